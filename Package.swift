@@ -1,0 +1,79 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way: ModelServer → ModelEngine / ImagePipeline / ModelStore.
+// ModelFetch (libcurl) is used only by the `model-fetch` build-time tool, so `model-server`
+// never links libcurl.
+let package = Package(
+    name: "swift-model-server",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "model-server", targets: ["ModelServerCLI"]),
+        .executable(name: "model-fetch", targets: ["ModelFetchCLI"]),
+        .library(name: "ModelEngine", targets: ["ModelEngine"]),
+        .library(name: "ImagePipeline", targets: ["ImagePipeline"]),
+        .library(name: "ModelStore", targets: ["ModelStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C libraries from Debian, one target each.
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CSpng", path: "Sources/CSpng", providers: [.apt(["libspng-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        .target(
+            name: "ModelEngine",
+            dependencies: ["CDNNL", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(name: "ImagePipeline", dependencies: ["CTurboJPEG", "CSpng"]),
+        .target(name: "ModelStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "ModelFetch",
+            dependencies: ["CCurl", "ModelStore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "ModelServer",
+            dependencies: [
+                "ModelEngine", "ImagePipeline", "ModelStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "ModelServerCLI",
+            dependencies: [
+                "ModelServer", "ModelEngine", "ImagePipeline", "ModelStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ModelFetchCLI",
+            dependencies: [
+                "ModelFetch", "ModelStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine"]),
+        .testTarget(name: "ImagePipelineTests", dependencies: ["ImagePipeline"]),
+        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
+        .testTarget(
+            name: "ModelServerTests",
+            dependencies: [
+                "ModelServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,78 @@
+import CDNNL
+
+extension Planner {
+    /// MatMul with NumPy semantics (1-D promotion, broadcast batch dimensions) as oneDNN matmul.
+    func planMatMul(_ node: Node, _ a0: Value, _ b0: Value) throws {
+        try requireFloat(node, a0, b0)
+        var aShape = a0.shape, bShape = b0.shape
+        guard !aShape.isEmpty, !bShape.isEmpty else { throw KernelError("MatMul of a scalar") }
+        if aShape.count == 1 { aShape = [1] + aShape }
+        if bShape.count == 1 { bShape = bShape + [1] }
+        guard aShape.last == bShape[bShape.count - 2] else { throw KernelError("MatMul: \(a0.shape) × \(b0.shape)") }
+        let rank = max(aShape.count, bShape.count)
+        aShape = [Int](repeating: 1, count: rank - aShape.count) + aShape
+        bShape = [Int](repeating: 1, count: rank - bShape.count) + bShape
+        let batch = try Arithmetic.broadcastShape(Array(aShape.dropLast(2)), Array(bShape.dropLast(2)))
+        let dstShape = batch + [aShape[rank - 2], bShape[rank - 1]]
+        var outShape = batch
+        if a0.shape.count > 1 { outShape.append(aShape[rank - 2]) }
+        if b0.shape.count > 1 { outShape.append(bShape[rank - 1]) }
+        let a = try view(a0, as: aShape), b = try view(b0, as: bShape)
+        try emitMatMul(node, a: a, b: b, bias: nil, dstShape: dstShape, outShape: outShape, output: node.outputs[0], scale: 1)
+    }
+
+    /// Gemm: `alpha · A′ · B′ + beta · C` with optional transposes, as matmul with a bias.
+    func planGemm(_ node: Node, _ ins: [Value?]) throws {
+        guard let a0 = ins[0], let b0 = ins.count > 1 ? ins[1] : nil else { throw KernelError("Gemm needs A and B") }
+        try requireFloat(node, a0, b0)
+        guard a0.shape.count == 2, b0.shape.count == 2 else { throw KernelError("Gemm needs 2-D A and B") }
+        let alpha = node.float("alpha", default: 1), beta = node.float("beta", default: 1)
+        let transA = node.int("transA", default: 0) == 1, transB = node.int("transB", default: 0) == 1
+        let a = try transposedView(a0, transA), b = try transposedView(b0, transB)
+        let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+        guard b.shape[0] == k else { throw KernelError("Gemm: \(a.shape) × \(b.shape)") }
+        var bias: Value?
+        if let c0 = ins.count > 2 ? ins[2] : nil, beta != 0 {
+            try requireFloat(node, c0)
+            let cShape = [Int](repeating: 1, count: 2 - min(2, c0.shape.count)) + c0.shape.suffix(2)
+            guard let c = c0.constant, alpha != 0, cShape[0] == 1 || cShape[0] == m, cShape[1] == 1 || cShape[1] == n else {
+                throw unsupported(node, "a C operand that is not a constant broadcastable bias")
+            }
+            // oneDNN scales after adding the bias: alpha · (A·B + C · beta/alpha).
+            let factor = beta / alpha
+            bias = Value(name: internalName("bias"), shape: cShape, type: .float32, constant: Tensor(shape: cShape, floats: c.floats.map { $0 * factor }))
+        }
+        try emitMatMul(node, a: a, b: b, bias: bias, dstShape: [m, n], outShape: [m, n], output: node.outputs[0], scale: alpha)
+    }
+
+    private func transposedView(_ v: Value, _ transpose: Bool) throws -> Value {
+        let p = try plain(v)
+        guard transpose else { return p }
+        let shape = [p.shape[1], p.shape[0]]
+        let out = Value(name: p.name, shape: shape, type: .float32, md: .strided(shape, strides: [1, p.shape[1]]), constant: p.constant)
+        out.share(p)
+        out.constantBuffer = p.constantBuffer
+        return out
+    }
+
+    private func emitMatMul(_ node: Node, a: Value, b: Value, bias: Value?, dstShape: [Int], outShape: [Int], output: String, scale: Float) throws {
+        let chain = fusionChain(after: output, shape: outShape, allowSum: false)
+        var src = a.md, wei = b.md, dst = MemoryDesc.plain(dstShape)
+        var biasMD = bias?.md ?? MemoryDesc()
+        var desc = dnnl_matmul_desc_t()
+        try withUnsafePointer(to: &biasMD) { bp in
+            try check(dnnl_matmul_desc_init(&desc, &src, &wei, bias == nil ? nil : bp, &dst), "matmul_desc_init")
+        }
+        let attr = try PrimitiveAttr()
+        if scale != 1 { try attr.setOutputScale(scale) }
+        try attr.setPostOps(chain.ops)
+        let prim = try Primitive(desc: &desc, attr: attr)
+        let out = newValue(chain.output, shape: outShape)
+        let dstView = Value(name: out.name, shape: dstShape, type: .float32)
+        dstView.share(out)
+        var reads = [(Arg.src, a), (Arg.weights, b)]
+        if let bias { reads.append((Arg.bias, bias)) }
+        emitPrimitive(node.name, prim, reads: reads, writes: [(Arg.dst, dstView)])
+        finishFusion(chain, out)
+    }
+}

@@ -1,0 +1,232 @@
+import CDNNL
+
+/// One executable step: what it reads and writes (for liveness), and how to bind it to memory.
+struct Step {
+    var name: String
+    var reads: [Value]
+    var writes: [Value]
+    var bind: (Binder) throws -> (DNNLStream) -> Void
+}
+
+/// Builds the steps of an ``ExecutionPlan`` for one set of input shapes.
+///
+/// Values known at planning time (initializers, `Shape` of a known shape, and anything computed
+/// only from those) are folded into constants and need no step. Float tensors flow between
+/// oneDNN primitives in whatever layout the primitives choose (blocked `nChw8c` on AVX2);
+/// a reorder to plain row-major is inserted only where a plain kernel or a graph output needs it.
+final class Planner {
+    let graph: Graph
+    var values: [String: Value] = [:]
+    var steps: [Step] = []
+    /// How many node inputs (plus graph outputs) still read each value name.
+    var uses: [String: Int] = [:]
+    /// Consumers of each value name, by node index.
+    var consumers: [String: [Int]] = [:]
+    /// Nodes already planned as part of a fusion.
+    var fused = Set<Int>()
+    var graphOutputs: Set<String>
+    /// The largest scratchpad any primitive needs; one buffer serves them all.
+    var scratchpadSize = 0
+    private var plainCopies: [ObjectIdentifier: Value] = [:]
+    private var counter = 0
+
+    init(graph: Graph, inputs: [String: Value]) {
+        self.graph = graph
+        self.graphOutputs = Set(graph.outputs.map(\.name))
+        for (name, t) in graph.constants { values[name] = Value(name: name, shape: t.shape, type: t.dataType, constant: t) }
+        for (name, v) in inputs { values[name] = v }
+        for (i, node) in graph.nodes.enumerated() {
+            for input in node.inputs where !input.isEmpty {
+                uses[input, default: 0] += 1
+                consumers[input, default: []].append(i)
+            }
+        }
+        for out in graphOutputs { uses[out, default: 0] += 1 }
+    }
+
+    func plan() throws {
+        for (i, node) in graph.nodes.enumerated() where !fused.contains(i) {
+            do {
+                try plan(node: node, index: i)
+            } catch let error as ModelError {
+                throw error
+            } catch {
+                throw ModelError.execution("\(node.opType) '\(node.name)': \(error)")
+            }
+        }
+    }
+
+    // MARK: Values
+
+    func value(_ name: String, of node: Node) throws -> Value {
+        guard let v = values[name] else {
+            throw ModelError.invalidModel("\(node.opType) '\(node.name)' reads '\(name)', which nothing produces")
+        }
+        return v
+    }
+
+    func inputs(of node: Node) throws -> [Value?] {
+        try node.inputs.map { $0.isEmpty ? nil : try value($0, of: node) }
+    }
+
+    func define(_ name: String, _ value: Value) { values[name] = value }
+
+    func newValue(_ name: String, shape: [Int], type: DataType = .float32, md: MemoryDesc? = nil) -> Value {
+        let v = Value(name: name, shape: shape, type: type, md: md)
+        v.storage = Storage(size: Arena.align(v.byteSize))
+        return v
+    }
+
+    /// A fresh name for an internal value (reorders).
+    func internalName(_ base: String) -> String {
+        counter += 1
+        return "\(base)#\(counter)"
+    }
+
+    /// The value with exactly one remaining reader: `node` (so it may be overwritten in place).
+    func isLastUse(_ name: String) -> Bool { uses[name, default: 0] <= 1 && !graphOutputs.contains(name) }
+
+    /// Marks that a node's inputs have been read.
+    func consume(_ node: Node) {
+        for input in node.inputs where !input.isEmpty { uses[input, default: 0] -= 1 }
+    }
+
+    /// `v` in plain row-major layout: itself, or a reorder (made once per value).
+    func plain(_ v: Value) throws -> Value {
+        if v.isPlain { return v }
+        if let copy = plainCopies[ObjectIdentifier(v)] { return copy }
+        let copy = try reorder(v, to: .plain(v.shape))
+        plainCopies[ObjectIdentifier(v)] = copy
+        return copy
+    }
+
+    /// `v` converted to layout `md` (constants are converted now, once).
+    func reorder(_ v: Value, to md: MemoryDesc) throws -> Value {
+        if v.md == md { return v }
+        if let c = v.constant {
+            let out = Value(name: internalName(v.name), shape: v.shape, type: v.type, md: md, constant: c)
+            out.constantBuffer = try Reorder.now(c, from: v.md, to: md)
+            return out
+        }
+        let out = newValue(internalName(v.name), shape: v.shape, md: md)
+        let prim = try Primitive.reorder(from: v.md, to: md)
+        emit("reorder \(v.name)", reads: [v], writes: [out]) { b in
+            let call = PrimitiveCall(prim, [(Arg.src, try b.memory(v)), (Arg.dst, try b.memory(out))])
+            return { call.run($0) }
+        }
+        return out
+    }
+
+    func emit(_ name: String, reads: [Value], writes: [Value], bind: @escaping (Binder) throws -> (DNNLStream) -> Void) {
+        steps.append(Step(name: name, reads: reads, writes: writes, bind: bind))
+    }
+
+    /// Emits a oneDNN primitive step with a scratchpad.
+    func emitPrimitive(_ name: String, _ prim: Primitive, reads: [(Int32, Value)], writes: [(Int32, Value)]) {
+        scratchpadSize = max(scratchpadSize, prim.scratchpadSize)
+        emit(name, reads: reads.map(\.1), writes: writes.map(\.1)) { b in
+            var args = try (reads + writes).map { ($0.0, try b.memory($0.1)) }
+            if let pad = try b.scratchpad(prim) { args.append((Arg.scratchpad, pad)) }
+            let call = PrimitiveCall(prim, args)
+            return { call.run($0) }
+        }
+    }
+
+    // MARK: Dispatch
+
+    private func plan(node: Node, index: Int) throws {
+        defer { consume(node) }
+        let ins = try inputs(of: node)
+        // Fold anything computable from constants alone.
+        if ReferenceKernels.supports(node.opType),
+           ins.allSatisfy({ $0 == nil || $0!.constant != nil }) {
+            let outs = try ReferenceKernels.run(node, ins.map { $0?.constant }, opset: graph.opset)
+            for (name, t) in zip(node.outputs, outs) where !name.isEmpty {
+                define(name, Value(name: name, shape: t.shape, type: t.dataType, constant: t))
+            }
+            return
+        }
+        if node.opType == "Shape", let x = ins.first ?? nil {
+            let t = ReferenceKernels.shape(x.shape, node)
+            define(node.outputs[0], Value(name: node.outputs[0], shape: t.shape, type: .int64, constant: t))
+            return
+        }
+        if try planOneDNN(node, ins, index: index) { return }
+        try planReference(node, ins)
+    }
+
+    /// A plain Swift kernel at run time; output shapes come from running it once on zeros now.
+    private func planReference(_ node: Node, _ ins: [Value?]) throws {
+        guard ReferenceKernels.supports(node.opType) else {
+            throw ModelError.unsupported([UnsupportedNode(opType: node.opType, name: node.name, reason: "no kernel")])
+        }
+        if let alias = try planAlias(node, ins) { define(node.outputs[0], alias); return }
+        let plainIns = try ins.map { try $0.map(plain) }
+        let probe = try ReferenceKernels.run(node, plainIns.map { $0.map { $0.constant ?? Tensor(zeros: $0.shape, dataType: $0.type) } }, opset: graph.opset)
+        let outs = zip(node.outputs, probe).map { name, t in newValue(name, shape: t.shape, type: t.dataType) }
+        for (name, v) in zip(node.outputs, outs) where !name.isEmpty { define(name, v) }
+        let opset = graph.opset
+        emit(node.name, reads: plainIns.compactMap { $0 }, writes: outs) { b in
+            let ptrs = plainIns.map { $0.map { (v: $0, p: b.pointer($0)) } }
+            let outPtrs = outs.map { b.pointer($0) }
+            return { _ in
+                let tensors = ptrs.map { $0.map { $0.v.constant ?? Tensor(shape: $0.v.shape, dataType: $0.v.type, bytes: Array(UnsafeRawBufferPointer(start: $0.p, count: $0.v.count * $0.v.type.size))) } }
+                let results = try! ReferenceKernels.run(node, tensors, opset: opset)
+                for (r, p) in zip(results, outPtrs) { r.bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+            }
+        }
+    }
+
+    /// Reshape-like nodes on plain data need no copy: the output shares the input's storage.
+    private func planAlias(_ node: Node, _ ins: [Value?]) throws -> Value? {
+        guard ["Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"].contains(node.opType),
+              let x = ins.first ?? nil, x.constant == nil, node.outputs.count == 1 || node.outputs[1].isEmpty else { return nil }
+        let src = try plain(x)
+        let probe = try ReferenceKernels.run(node, ins.map { $0.map { $0.constant ?? Tensor(zeros: [0], dataType: $0.type) } }, opset: graph.opset, shapeOnly: src.shape)
+        let out = Value(name: node.outputs[0], shape: probe[0].shape, type: src.type)
+        out.share(src)
+        return out
+    }
+}
+
+/// Resolves values to memory once the arena is placed.
+struct Binder {
+    let arena: UnsafeMutableRawPointer
+    let scratch: AlignedBuffer
+
+    func pointer(_ v: Value) -> UnsafeMutableRawPointer {
+        if let c = v.constant, v.constantBuffer == nil {
+            let buffer = AlignedBuffer(size: c.bytes.count)
+            c.bytes.withUnsafeBytes { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            v.constantBuffer = buffer
+        }
+        if let buffer = v.constantBuffer { return buffer.pointer }
+        precondition(v.storage != nil, "value \(v.name) has no storage")
+        return arena + v.storage!.offset
+    }
+
+    func memory(_ v: Value) throws -> Memory { try Memory(v.md, pointer(v)) }
+
+    func scratchpad(_ p: Primitive) throws -> Memory? {
+        let md = p.md(dnnl_query_scratchpad_md)
+        guard md.byteSize > 0 else { return nil }
+        precondition(md.byteSize <= scratch.size, "scratchpad too small")
+        return try Memory(md, scratch.pointer)
+    }
+}
+
+/// Immediate reorders of constant data (weights) into a primitive's preferred layout.
+enum Reorder {
+    static func now(_ t: Tensor, from: MemoryDesc, to: MemoryDesc) throws -> AlignedBuffer {
+        let out = AlignedBuffer(size: to.byteSize)
+        let prim = try Primitive.reorder(from: from, to: to)
+        var bytes = t.bytes
+        try bytes.withUnsafeMutableBytes { src in
+            let call = PrimitiveCall(prim, [(Arg.src, try Memory(from, src.baseAddress)), (Arg.dst, try Memory(to, out.pointer))])
+            let stream = try DNNLStream()
+            call.run(stream)
+            dnnl_stream_wait(stream.handle)
+        }
+        return out
+    }
+}
