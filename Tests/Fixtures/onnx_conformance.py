@@ -20,7 +20,19 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-STAMP = f"onnx-{onnx.__version__}-v2"
+STAMP = f"onnx-{onnx.__version__}-v3"
+
+
+def to_proto(value, name):
+    """A TensorProto for a data-set entry (numpy array, scalar or already a TensorProto)."""
+    if isinstance(value, onnx.TensorProto):
+        proto = onnx.TensorProto()
+        proto.CopyFrom(value)
+        proto.name = name
+        return proto
+    if isinstance(value, (list, dict)) or value is None:
+        raise TypeError("not a tensor")
+    return numpy_helper.from_array(np.asarray(value), name)
 
 
 def write_case(folder, model, data_sets, rtol, atol):
@@ -32,9 +44,9 @@ def write_case(folder, model, data_sets, rtol, atol):
         d = os.path.join(folder, f"test_data_set_{i}")
         os.makedirs(d, exist_ok=True)
         try:
-            protos = [numpy_helper.from_array(np.asarray(a), name) for a, name in
+            protos = [to_proto(a, name) for a, name in
                       zip(inputs, [x.name for x in model.graph.input if x.name not in {t.name for t in model.graph.initializer}])]
-            outs = [numpy_helper.from_array(np.asarray(a), o.name) for a, o in zip(outputs, model.graph.output)]
+            outs = [to_proto(a, o.name) for a, o in zip(outputs, model.graph.output)]
         except Exception:  # sequences, optionals, maps: not tensors
             shutil.rmtree(d)
             continue

@@ -18,6 +18,8 @@ public struct ValueSpec: Sendable, Equatable {
     public var name: String
     public var dataType: DataType?
     public var shape: [Dimension]?
+    /// False for sequence, map and optional values, which the engine does not run.
+    public var isTensor: Bool = true
 }
 
 struct Node {

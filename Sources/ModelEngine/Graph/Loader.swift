@@ -43,7 +43,7 @@ enum Loader {
     }
 
     private static func valueSpec(_ v: Onnx_ValueInfoProto) -> ValueSpec {
-        guard v.hasType, case .tensorType(let t)? = v.type.value else { return ValueSpec(name: v.name) }
+        guard v.hasType, case .tensorType(let t)? = v.type.value else { return ValueSpec(name: v.name, isTensor: !v.hasType) }
         let type = DataType(rawValue: t.elemType)
         let shape: [ValueSpec.Dimension]? = t.hasShape ? t.shape.dim.map { d in
             switch d.value {

@@ -44,9 +44,10 @@ enum Reductions {
         let values = Arithmetic.doubles(x)
         let n = keptShape.reduce(1, *)
         let op = node.opType
+        let isBool = x.dataType == .bool
         let initial: Double = switch op {
-        case "ReduceMax": -.infinity
-        case "ReduceMin": .infinity
+        case "ReduceMax": isBool ? 0 : -.infinity
+        case "ReduceMin": isBool ? 1 : .infinity
         default: 0
         }
         var acc = [Double](repeating: initial, count: n)

@@ -22,6 +22,9 @@ enum ReferenceKernels {
         case "Identity": return [try input(0)]
         case "Dropout":
             let x = try input(0)
+            let training = inputs.count > 2 ? inputs[2]?.bytes.first ?? 0 : 0
+            let ratio = inputs.count > 1 ? inputs[1].map { Arithmetic.doubles($0).first ?? 0.5 } ?? 0.5 : 0.5
+            if training != 0 && ratio != 0 { throw KernelError("Dropout in training mode") }
             var outs = [x]
             if node.outputs.count > 1 { outs.append(Tensor(shape: x.shape, dataType: .bool, bytes: [UInt8](repeating: 1, count: x.count))) }
             return outs

@@ -71,7 +71,8 @@ extension Planner {
             let full = strides[i] * (x0.shape[i + 2] - 1) + outPad[i] + extent
             if let target = node.ints("output_shape").map({ Array($0.suffix(spatial)) }) {
                 let total = full - target[i]
-                pads[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+                let half = Int((Double(total) / 2).rounded(.down))
+                pads[i] = autoPad == "SAME_UPPER" ? half : total - half
                 pads[i + spatial] = total - pads[i]
             } else if autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" {
                 let total = full - x0.shape[i + 2] * strides[i]

@@ -179,13 +179,26 @@ final class Planner {
 
     /// Reshape-like nodes on plain data need no copy: the output shares the input's storage.
     private func planAlias(_ node: Node, _ ins: [Value?]) throws -> Value? {
+        if node.opType == "Dropout" { try checkDropout(node, ins) }
         guard ["Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"].contains(node.opType),
               let x = ins.first ?? nil, x.constant == nil, node.outputs.count == 1 || node.outputs[1].isEmpty else { return nil }
         let src = try plain(x)
-        let probe = try ReferenceKernels.run(node, ins.map { $0.map { $0.constant ?? Tensor(zeros: [0], dataType: $0.type) } }, opset: graph.opset, shapeOnly: src.shape)
-        let out = Value(name: node.outputs[0], shape: probe[0].shape, type: src.type)
+        let shape = ["Identity", "Dropout"].contains(node.opType) ? src.shape
+            : try ReferenceKernels.reshapedShape(node, src.shape, ins.count > 1 ? ins[1]?.constant : nil, opset: graph.opset)
+        let out = Value(name: node.outputs[0], shape: shape, type: src.type)
         out.share(src)
         return out
+    }
+}
+
+extension Planner {
+    /// Inference Dropout is the identity; training mode with a non-zero ratio is random, which we refuse.
+    func checkDropout(_ node: Node, _ ins: [Value?]) throws {
+        let training = ins.count > 2 ? ins[2]?.constant.map { $0.bytes.first ?? 0 } ?? 0 : 0
+        let ratio = ins.count > 1 ? ins[1]?.constant.map { Arithmetic.doubles($0).first ?? 0.5 } ?? 0.5 : 0.5
+        if training != 0 && ratio != 0 {
+            throw ModelError.unsupported([UnsupportedNode(opType: node.opType, name: node.name, reason: "training mode (random masks)")])
+        }
     }
 }
 
