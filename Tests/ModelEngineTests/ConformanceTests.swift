@@ -4,14 +4,13 @@ import Testing
 
 /// ONNX's own backend tests (see `Tests/Fixtures/onnx_conformance.py`). Every test whose
 /// operators the engine supports must pass; unsupported ones are skipped and reported.
-@Suite("ONNX conformance")
+@Suite("ONNX conformance", .serialized)
 struct ConformanceTests {
-    static let suites = ["node", "simple", "pytorch-converted", "pytorch-operator", "light", "debug"]
+    static let suites = ["node", "simple", "pytorch-converted", "pytorch-operator", "light"]
 
     @Test("operator and model tests", arguments: suites)
     func conformance(suite: String) throws {
         let root = TestData.onnxTests.appendingPathComponent(suite)
-        if suite == "debug" && !TestData.exists(root) { return }
         try #require(TestData.exists(root), "ONNX test data is missing: run `make test-data` (writes \(root.path))")
         var report = ConformanceReport(suite: suite)
         // CONFORMANCE_FILTER=substring runs only matching tests (for debugging one operator).

@@ -41,7 +41,6 @@ extension Planner {
         var reads: [(Int32, Value)] = [(Arg.src, x), (Arg.weights, w)]
         if let b0 { reads.append((Arg.bias, try plain(b0))) }
         let out = try destination(chain, shape: outShape, md: prim.md(dnnl_query_dst_md))
-        if chain.sum != nil { reads.append((Arg.dst, out)) }
         emitPrimitive(node.name, prim, reads: reads, writes: [(Arg.dst, out)])
         finishFusion(chain, out)
     }

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Models and expected outputs from onnxruntime, for the engine's equality tests.
+
+    python Tests/Fixtures/reference_models.py OUT_DIR [--demo models/efficientnet-lite0]
+
+Writes backend-test folders (model.onnx, test_data_set_N/input_K.pb, output_K.pb, meta.json):
+  OUT_DIR/demo_batch1, demo_batch8     the demo model on scikit-image photos (Pillow preprocessing)
+  OUT_DIR/light_*_random               onnx's nine light models with seeded random weights
+  OUT_DIR/resnet18_like, mobilenet_v3_like, squeezenet_like   small generated CNNs, random weights
+Expected outputs come from onnxruntime (ORT_ENABLE_ALL), so the tests prove equality with it.
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+STAMP = "reference-models-v1"
+RNG = np.random.default_rng(20261121)
+
+
+def ort_run(model, feeds):
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)
+
+
+def write_case(out, name, model, feeds_list, rtol=1e-3, atol=1e-4):
+    folder = os.path.join(out, name)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "model.onnx"), "wb") as f:
+        f.write(model.SerializeToString())
+    inits = {i.name for i in model.graph.initializer}
+    names = [i.name for i in model.graph.input if i.name not in inits]
+    for n, feeds in enumerate(feeds_list):
+        d = os.path.join(folder, f"test_data_set_{n}")
+        os.makedirs(d, exist_ok=True)
+        outputs = ort_run(model, feeds)
+        for k, name_k in enumerate(names):
+            with open(os.path.join(d, f"input_{k}.pb"), "wb") as f:
+                f.write(numpy_helper.from_array(feeds[name_k], name_k).SerializeToString())
+        for k, (o, spec) in enumerate(zip(outputs, model.graph.output)):
+            with open(os.path.join(d, f"output_{k}.pb"), "wb") as f:
+                f.write(numpy_helper.from_array(o, spec.name).SerializeToString())
+    with open(os.path.join(folder, "meta.json"), "w") as f:
+        json.dump({"rtol": rtol, "atol": atol, "data_sets": len(feeds_list)}, f)
+
+
+# --- the demo model on real photos -------------------------------------------------------
+
+PHOTOS = ["coffee", "camera", "rocket", "stereo_motorcycle", "astronaut", "chelsea", "cat", "hubble_deep_field"]
+
+
+def demo_cases(out, demo_dir):
+    sys.path.insert(0, demo_dir)
+    import check_model  # the same Pillow preprocessing the model check uses
+    with open(os.path.join(demo_dir, "model.json")) as f:
+        manifest = json.load(f)
+    model = onnx.load(os.path.join(demo_dir, manifest["artifact"]["file"]))
+    batch = np.concatenate([check_model.preprocess(check_model.photo(p), manifest) for p in PHOTOS])
+    name = manifest["input"]["name"]
+    write_case(out, "demo_batch1", model, [{name: batch[i:i + 1]} for i in range(len(PHOTOS))], rtol=0, atol=1e-4)
+    write_case(out, "demo_batch8", model, [{name: batch}], rtol=0, atol=1e-4)
+
+
+# --- onnx's light models with random weights ------------------------------------------------
+
+def randomize_light(path):
+    """Replaces every ConstantOfShape weight with seeded random values of a sane scale."""
+    model = onnx.load(path)
+    g = model.graph
+    shapes = {}
+    for n in g.node:
+        if n.op_type == "Constant":
+            for a in n.attribute:
+                if a.name == "value":
+                    shapes[n.output[0]] = numpy_helper.to_array(a.t)
+    for i in g.initializer:
+        shapes[i.name] = numpy_helper.to_array(i)
+    keep = []
+    for n in g.node:
+        if n.op_type == "ConstantOfShape" and n.input[0] in shapes:
+            shape = [int(d) for d in shapes[n.input[0]]]
+            if len(shape) == 1:
+                value = RNG.uniform(0.5, 1.5, shape)
+            else:
+                fan_in = int(np.prod(shape[1:])) or 1
+                value = RNG.standard_normal(shape) * np.sqrt(2.0 / fan_in)
+            g.initializer.append(numpy_helper.from_array(value.astype(np.float32), n.output[0]))
+        else:
+            keep.append(n)
+    del g.node[:]
+    g.node.extend(keep)
+    return model
+
+
+def light_cases(out):
+    data = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
+    for name in sorted(os.listdir(data)):
+        if not name.endswith(".onnx"):
+            continue
+        model = randomize_light(os.path.join(data, name))
+        inits = {i.name for i in model.graph.initializer}
+        x = next(i for i in model.graph.input if i.name not in inits)
+        shape = [d.dim_value or 1 for d in x.type.tensor_type.shape.dim]
+        feeds = {x.name: RNG.random(shape, dtype=np.float32)}
+        write_case(out, name[:-5] + "_random", model, [feeds], rtol=1e-3, atol=1e-4)
+
+
+# --- small generated CNNs ------------------------------------------------------------------
+
+class Builder:
+    def __init__(self):
+        self.nodes, self.inits, self.n = [], [], 0
+
+    def name(self, p):
+        self.n += 1
+        return f"{p}{self.n}"
+
+    def const(self, value):
+        nm = self.name("w")
+        self.inits.append(numpy_helper.from_array(np.asarray(value, np.float32), nm))
+        return nm
+
+    def node(self, op, inputs, **attrs):
+        out = self.name(op.lower())
+        self.nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
+        return out
+
+    def conv(self, x, cin, cout, k, stride=1, groups=1, pads=None, bias=True):
+        w = RNG.standard_normal((cout, cin // groups, k, k)) * np.sqrt(2.0 / (cin // groups * k * k))
+        ins = [x, self.const(w)] + ([self.const(RNG.standard_normal(cout) * 0.1)] if bias else [])
+        p = pads if pads is not None else [k // 2] * 4
+        return self.node("Conv", ins, kernel_shape=[k, k], strides=[stride, stride], pads=p, group=groups)
+
+    def bn(self, x, c):
+        return self.node("BatchNormalization", [x, self.const(RNG.uniform(0.5, 1.5, c)), self.const(RNG.standard_normal(c) * 0.1),
+                                                self.const(RNG.standard_normal(c) * 0.1), self.const(RNG.uniform(0.5, 1.5, c))], epsilon=1e-5)
+
+    def relu6(self, x):
+        return self.node("Clip", [x, self.const(0.0), self.const(6.0)])
+
+    def model(self, x, classes, name, size):
+        g = helper.make_graph(self.nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, size, size])],
+                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["N", classes])], self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)])
+        m.ir_version = 8
+        onnx.checker.check_model(m)
+        return m
+
+
+def head(b, x, c, classes):
+    x = b.node("GlobalAveragePool", [x])
+    x = b.node("Flatten", [x], axis=1)
+    return b.node("Gemm", [x, b.const(RNG.standard_normal((classes, c)) * np.sqrt(1.0 / c)), b.const(np.zeros(classes))], transB=1)
+
+
+def resnet18_like():
+    b = Builder()
+    x = b.node("Relu", [b.bn(b.conv("input", 3, 16, 7, 2, pads=[3, 3, 3, 3], bias=False), 16)])
+    x = b.node("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    c = 16
+    for stage, cout in enumerate([16, 32, 64, 128]):
+        for block in range(2):
+            stride = 2 if stage > 0 and block == 0 else 1
+            y = b.node("Relu", [b.bn(b.conv(x, c, cout, 3, stride, bias=False), cout)])
+            y = b.bn(b.conv(y, cout, cout, 3, bias=False), cout)
+            short = b.bn(b.conv(x, c, cout, 1, stride, pads=[0, 0, 0, 0], bias=False), cout) if stride != 1 or c != cout else x
+            x = b.node("Relu", [b.node("Add", [y, short])])
+            c = cout
+    return b.model(head(b, x, c, 100), 100, "resnet18_like", 64)
+
+
+def mobilenet_v3_like():
+    b = Builder()
+    x = b.node("HardSwish", [b.bn(b.conv("input", 3, 16, 3, 2, bias=False), 16)])
+    c = 16
+    for expand, cout, k, stride, se, act in [(1, 16, 3, 2, True, "Relu"), (4, 24, 3, 2, False, "Relu"), (3, 24, 3, 1, False, "Relu"),
+                                               (3, 40, 5, 2, True, "HardSwish"), (3, 40, 5, 1, True, "HardSwish"), (6, 48, 5, 1, True, "Clip6")]:
+        def activate(t):
+            return b.relu6(t) if act == "Clip6" else b.node(act, [t])
+        mid = c * expand
+        y = activate(b.bn(b.conv(x, c, mid, 1, pads=[0, 0, 0, 0], bias=False), mid)) if expand != 1 else x
+        y = activate(b.bn(b.conv(y, mid, mid, k, stride, groups=mid, bias=False), mid))
+        if se:
+            s = b.node("GlobalAveragePool", [y])
+            s = b.node("Relu", [b.conv(s, mid, max(8, mid // 4), 1, pads=[0, 0, 0, 0])])
+            s = b.node("HardSigmoid", [b.conv(s, max(8, mid // 4), mid, 1, pads=[0, 0, 0, 0])], alpha=1 / 6, beta=0.5)
+            y = b.node("Mul", [y, s])
+        y = b.bn(b.conv(y, mid, cout, 1, pads=[0, 0, 0, 0], bias=False), cout)
+        x = b.node("Add", [y, x]) if stride == 1 and c == cout else y
+        c = cout
+    x = b.node("HardSwish", [b.bn(b.conv(x, c, 96, 1, pads=[0, 0, 0, 0], bias=False), 96)])
+    x = b.node("Sigmoid", [b.node("LeakyRelu", [x], alpha=0.1)])
+    return b.model(head(b, x, 96, 50), 50, "mobilenet_v3_like", 96)
+
+
+def squeezenet_like():
+    b = Builder()
+    x = b.node("Relu", [b.conv("input", 3, 32, 3, 2, pads=[0, 0, 0, 0])])
+    x = b.node("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+    c = 32
+    for i, (s, e) in enumerate([(8, 32), (8, 32), (16, 64), (16, 64)]):
+        sq = b.node("Relu", [b.conv(x, c, s, 1, pads=[0, 0, 0, 0])])
+        e1 = b.node("Relu", [b.conv(sq, s, e, 1, pads=[0, 0, 0, 0])])
+        e3 = b.node("Relu", [b.conv(sq, s, e, 3)])
+        x = b.node("Concat", [e1, e3], axis=1)
+        c = 2 * e
+        if i == 1:
+            x = b.node("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+    x = b.node("Dropout", [x])
+    x = b.node("Relu", [b.conv(x, c, 40, 1, pads=[0, 0, 0, 0])])
+    x = b.node("AveragePool", [x], kernel_shape=[3, 3], strides=[1, 1])
+    x = b.node("GlobalAveragePool", [x])
+    x = b.node("Reshape", [x, b.inits.append(numpy_helper.from_array(np.array([0, -1], np.int64), "flat")) or "flat"])
+    x = b.node("Softmax", [x], axis=1)
+    return b.model(x, 40, "squeezenet_like", 96)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--demo", default=None)
+    args = ap.parse_args()
+    out = os.path.abspath(args.out)
+    stamp = os.path.join(out, "STAMP")
+    want = STAMP + (":demo" if args.demo else "")
+    if os.path.exists(stamp) and open(stamp).read() == want:
+        print(f"{out}: up to date")
+        return 0
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    for name, build, size in [("resnet18_like", resnet18_like, 64), ("mobilenet_v3_like", mobilenet_v3_like, 96),
+                              ("squeezenet_like", squeezenet_like, 96)]:
+        model = build()
+        write_case(out, name, model, [{"input": RNG.standard_normal((n, 3, size, size)).astype(np.float32)} for n in (1, 3)])
+    light_cases(out)
+    if args.demo:
+        demo_cases(out, os.path.abspath(args.demo))
+    with open(stamp, "w") as f:
+        f.write(want)
+    print(f"{out}: reference models written")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

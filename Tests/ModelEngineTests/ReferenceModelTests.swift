@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import ModelEngine
+
+/// Equality with onnxruntime on whole models (see `Tests/Fixtures/reference_models.py`):
+/// the demo model on real photos, onnx's light models with random weights, and generated
+/// ResNet-, MobileNetV3- and SqueezeNet-shaped networks.
+@Suite("Whole models match onnxruntime", .serialized)
+struct ReferenceModelTests {
+    static var cases: [String] {
+        let names = TestData.subfolders(TestData.referenceModels).map(\.lastPathComponent)
+        return names.isEmpty ? ["(missing)"] : names
+    }
+
+    @Test(arguments: cases)
+    func matchesOnnxRuntime(name: String) throws {
+        try #require(name != "(missing)", "reference models are missing: run `make test-data`")
+        let test = BackendTestCase(folder: TestData.referenceModels.appendingPathComponent(name))
+        switch test.run() {
+        case .passed: break
+        case .skipped(let why): Issue.record("\(name) must run, but: \(why)")
+        case .failed(let why): Issue.record("\(name): \(why)")
+        }
+    }
+
+    @Test("a batch of 8 equals 8 single runs")
+    func batchEqualsSingles() throws {
+        let folder = TestData.referenceModels.appendingPathComponent("demo_batch8")
+        try #require(TestData.exists(folder), "reference models are missing: run `make test-data`")
+        let model = try Model(contentsOf: folder.appendingPathComponent("model.onnx"))
+        let batch = try TestData.tensor(at: folder.appendingPathComponent("test_data_set_0/input_0.pb"))
+        let name = model.inputs[0].name, output = model.outputs[0].name
+        let batched = try model.run([name: batch])[output]!
+        let perImage = batch.count / batch.shape[0]
+        let classes = batched.count / batch.shape[0]
+        let all = batch.floats, logits = batched.floats
+        for i in 0..<batch.shape[0] {
+            let one = Tensor(shape: [1] + batch.shape.dropFirst(), floats: Array(all[(i * perImage)..<((i + 1) * perImage)]))
+            let single = try model.run([name: one])[output]!.floats
+            let row = Array(logits[(i * classes)..<((i + 1) * classes)])
+            let diff = zip(single, row).map { abs($0 - $1) }.max()!
+            #expect(diff <= 1e-4, "image \(i): batch and single runs differ by \(diff)")
+        }
+    }
+
+    @Test("an unsupported operator fails at load time, naming every offending node")
+    func unsupportedOperators() throws {
+        // Two nodes the engine cannot run (an unknown op and a custom domain) and one it can.
+        let graph = Graph(
+            nodes: [
+                Node(opType: "Relu", name: "ok", domain: "", inputs: ["x"], outputs: ["a"], attributes: [:]),
+                Node(opType: "NonMaxSuppression", name: "nms", domain: "", inputs: ["a"], outputs: ["b"], attributes: [:]),
+                Node(opType: "FancyOp", name: "custom", domain: "com.example", inputs: ["b"], outputs: ["y"], attributes: [:]),
+            ],
+            constants: [:], inputs: [ValueSpec(name: "x", dataType: .float32, shape: [.fixed(1)])],
+            outputs: [ValueSpec(name: "y", dataType: .float32, shape: nil)], opset: 13)
+        #expect(throws: ModelError.unsupported([
+            UnsupportedNode(opType: "NonMaxSuppression", name: "nms", reason: "operator not implemented"),
+            UnsupportedNode(opType: "FancyOp", name: "custom", reason: "operator domain 'com.example'"),
+        ])) { try Model(graph: graph, options: .init()) }
+        let message = ModelError.unsupported([UnsupportedNode(opType: "NonMaxSuppression", name: "nms", reason: "operator not implemented")]).description
+        #expect(message.contains("NonMaxSuppression 'nms': operator not implemented"))
+    }
+}
