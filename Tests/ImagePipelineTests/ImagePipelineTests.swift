@@ -1,1 +1,52 @@
+import Foundation
 import Testing
+@testable import ImagePipeline
+
+/// The pipeline against Pillow: real photos written by Pillow, preprocessed by Pillow
+/// (`Tests/Fixtures/images.py`), must give (nearly) the same normalized tensor.
+@Suite("Image decoding and preprocessing")
+struct ImagePipelineTests {
+    static let images = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".cache/images")
+    static let demo = Preprocessor(resizeShorter: 256, crop: (224, 224), mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5])
+
+    static let files = ["coffee.jpg", "camera.png", "rocket.jpg", "motorcycle.png", "astronaut_rgba.png",
+                        "chelsea_palette.png", "camera_gray.jpg", "hubble_large.jpg"]
+
+    @Test("matches Pillow's preprocessing", arguments: files)
+    func matchesPillow(file: String) throws {
+        let url = Self.images.appendingPathComponent(file)
+        try #require(FileManager.default.fileExists(atPath: url.path), "test images are missing: run `make test-data`")
+        let bytes = try [UInt8](Data(contentsOf: url))
+        let image = try ImageDecoder().decode(bytes, minShorterSide: 256)
+        let ours = Self.demo.tensor(from: image)
+        let expectedData = try Data(contentsOf: url.deletingPathExtension().appendingPathExtension("f32"))
+        let expected = expectedData.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        #expect(ours.count == expected.count)
+        let diffs = zip(ours, expected).map { abs($0 - $1) }
+        let mean = diffs.reduce(0, +) / Float(diffs.count)
+        // One 8-bit level is 1/127.5 ≈ 0.0078 here. Files scaled in the DCT domain differ more.
+        let (maxAllowed, meanAllowed): (Float, Float) = file.hasPrefix("hubble_large") ? (0.25, 0.02) : (0.0157, 0.002)
+        #expect(diffs.max()! <= maxAllowed, "\(file): max difference \(diffs.max()!)")
+        #expect(mean <= meanAllowed, "\(file): mean difference \(mean)")
+    }
+
+    @Test func decodesDimensionsAndColor() throws {
+        let url = Self.images.appendingPathComponent("camera.png")
+        try #require(FileManager.default.fileExists(atPath: url.path), "test images are missing: run `make test-data`")
+        let image = try ImageDecoder().decode([UInt8](Data(contentsOf: url)))
+        #expect(image.width == 512 && image.height == 512)
+        // Grayscale becomes R = G = B.
+        #expect(image.pixels[300] == image.pixels[301] && image.pixels[301] == image.pixels[302])
+    }
+
+    @Test func rejectsBadInput() throws {
+        #expect(throws: ImageError.empty) { try ImageDecoder().decode([]) }
+        #expect(throws: ImageError.unsupportedFormat) { try ImageDecoder().decode(Array("GIF89a".utf8)) }
+        let url = Self.images.appendingPathComponent("coffee.jpg")
+        try #require(FileManager.default.fileExists(atPath: url.path), "test images are missing: run `make test-data`")
+        let jpeg = try [UInt8](Data(contentsOf: url))
+        #expect(throws: ImageError.self) { try ImageDecoder().decode(Array(jpeg.prefix(2000))) }
+        #expect(throws: ImageError.tooLarge(width: 600, height: 400, limit: 1000)) { try ImageDecoder(maxPixels: 1000).decode(jpeg) }
+    }
+}

@@ -1,0 +1,52 @@
+/// Turns an image into a model input: resize the shorter side, center-crop, normalize, CHW.
+///
+/// Resizing reproduces Pillow's `Image.resize(..., BILINEAR)`: a triangle filter widened by the
+/// scale factor when shrinking (antialiasing), horizontal pass first, 8-bit between passes.
+///
+/// ```swift
+/// let pre = Preprocessor(resizeShorter: 256, crop: (224, 224), mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5])
+/// let chw: [Float] = pre.tensor(from: image)   // 3 × 224 × 224 values
+/// ```
+public struct Preprocessor: Sendable {
+    public var resizeShorter: Int
+    public var crop: (width: Int, height: Int)
+    public var mean: [Float]
+    public var std: [Float]
+
+    public init(resizeShorter: Int, crop: (width: Int, height: Int), mean: [Float], std: [Float]) {
+        self.resizeShorter = resizeShorter
+        self.crop = crop
+        self.mean = mean
+        self.std = std
+    }
+
+    /// Number of floats `tensor(from:)` returns.
+    public var elementCount: Int { 3 * crop.width * crop.height }
+
+    /// The normalized CHW float tensor for `image`.
+    public func tensor(from image: RGBImage) -> [Float] {
+        var out = [Float](repeating: 0, count: elementCount)
+        out.withUnsafeMutableBufferPointer { write(image, into: $0) }
+        return out
+    }
+
+    /// Writes the normalized CHW tensor for `image` into `buffer` (`elementCount` floats).
+    public func write(_ image: RGBImage, into buffer: UnsafeMutableBufferPointer<Float>) {
+        let scale = Double(resizeShorter) / Double(min(image.width, image.height))
+        let w = max(crop.width, Int((Double(image.width) * scale).rounded(.toNearestOrEven)))
+        let h = max(crop.height, Int((Double(image.height) * scale).rounded(.toNearestOrEven)))
+        let resized = Resampler.resize(image, width: w, height: h)
+        let left = (w - crop.width) / 2, top = (h - crop.height) / 2
+        let plane = crop.width * crop.height
+        resized.pixels.withUnsafeBufferPointer { px in
+            for c in 0..<3 {
+                let m = mean[c], inv = 1 / std[c]
+                for y in 0..<crop.height {
+                    let row = ((top + y) * w + left) * 3 + c
+                    let dst = c * plane + y * crop.width
+                    for x in 0..<crop.width { buffer[dst + x] = (Float(px[row + x * 3]) - m) * inv }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// A model's `model.json`: what the artifact is, where it comes from, and how to feed it.
+///
+/// ```swift
+/// let manifest = try ModelManifest(contentsOf: URL(fileURLWithPath: "models/efficientnet-lite0/model.json"))
+/// print(manifest.name, manifest.artifact.sha256)
+/// ```
+public struct ModelManifest: Codable, Sendable, Equatable {
+    public struct Artifact: Codable, Sendable, Equatable {
+        /// File name inside the model directory.
+        public var file: String
+        /// Lower-case hex SHA-256 of the file.
+        public var sha256: String
+        /// Where a pipeline fetches it from (`s3://`, `https://`, `file://`, or `build://` for a local build).
+        public var source: String?
+    }
+
+    public struct TensorInfo: Codable, Sendable, Equatable {
+        public var name: String
+        /// Dimensions; -1 marks a dynamic one (the batch).
+        public var shape: [Int]
+        /// Open Inference Protocol datatype name (`FP32`, `INT64`, ...).
+        public var datatype: String
+    }
+
+    public struct Preprocessing: Codable, Sendable, Equatable {
+        public var color: String = "RGB"
+        public var layout: String = "NCHW"
+        /// Resize so the shorter side has this length before cropping.
+        public var resizeShorter: Int
+        public var resizeFilter: String = "bilinear-antialias"
+        /// Center crop, width and height.
+        public var crop: [Int]
+        public var mean: [Float]
+        public var std: [Float]
+
+        enum CodingKeys: String, CodingKey {
+            case color, layout, mean, std, crop
+            case resizeShorter = "resize_shorter"
+            case resizeFilter = "resize_filter"
+        }
+    }
+
+    public var name: String
+    public var version: String
+    public var format: String
+    public var description: String?
+    public var artifact: Artifact
+    public var input: TensorInfo
+    public var output: TensorInfo
+    /// Labels file (one class per line, in index order), relative to the model directory.
+    public var labels: String?
+    public var preprocessing: Preprocessing?
+    public var postprocessing: String?
+
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ModelStoreError.missing("manifest \(url.path)")
+        }
+        do { self = try JSONDecoder().decode(ModelManifest.self, from: data) } catch {
+            throw ModelStoreError.invalidManifest("\(url.path): \(error)")
+        }
+        guard artifact.sha256.count == 64, artifact.sha256.allSatisfy(\.isHexDigit) else {
+            throw ModelStoreError.invalidManifest("\(url.path): artifact.sha256 must be 64 hex digits")
+        }
+        guard !artifact.file.contains("/"), !artifact.file.hasPrefix(".") else {
+            throw ModelStoreError.invalidManifest("\(url.path): artifact.file must be a plain file name")
+        }
+    }
+}
+
+/// Problems with a model directory.
+public enum ModelStoreError: Error, CustomStringConvertible, Equatable {
+    case missing(String)
+    case invalidManifest(String)
+    case checksumMismatch(file: String, expected: String, actual: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let what): "missing \(what)"
+        case .invalidManifest(let why): "invalid manifest: \(why)"
+        case .checksumMismatch(let file, let expected, let actual):
+            "checksum mismatch for \(file): expected sha256 \(expected), got \(actual)"
+        }
+    }
+}
