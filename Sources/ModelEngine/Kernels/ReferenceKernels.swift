@@ -7,7 +7,7 @@ enum ReferenceKernels {
         "Identity", "Dropout", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat",
         "Gather", "Slice", "Pad", "Cast", "Shape", "ConstantOfShape", "Softmax", "LogSoftmax",
         "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
-        "Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Neg", "Sqrt", "Exp", "Equal", "Less", "Greater",
+        "Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Neg", "Sqrt", "Exp", "Equal", "Less", "Greater", "Clip",
     ]
 
     static func supports(_ op: String) -> Bool { operators.contains(op) }
@@ -49,6 +49,19 @@ enum ReferenceKernels {
             return [try Reductions.softmax(try input(0), axis: node.int("axis", default: opset >= 13 ? -1 : 1), legacy: opset < 13, log: node.opType == "LogSoftmax")]
         case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin":
             return [try Reductions.reduce(node, try input(0), axesInput: optional(1), opset: opset)]
+        case "Clip":
+            // Runtime bounds (constant bounds run as a oneDNN eltwise instead).
+            var x = try input(0)
+            if opset < 11 {
+                if x.dataType == .float32 {
+                    x = try Arithmetic.binary("Max", x, Tensor(shape: [], floats: [node.float("min", default: -.greatestFiniteMagnitude)]))
+                    x = try Arithmetic.binary("Min", x, Tensor(shape: [], floats: [node.float("max", default: .greatestFiniteMagnitude)]))
+                }
+                return [x]
+            }
+            if let lo = optional(1) { x = try Arithmetic.binary("Max", x, lo) }
+            if let hi = optional(2) { x = try Arithmetic.binary("Min", x, hi) }
+            return [x]
         case "Neg", "Sqrt", "Exp":
             return [try Arithmetic.unary(node.opType, try input(0))]
         default:

@@ -15,11 +15,12 @@ extension Planner {
         case "Concat":
             return try planConcat(node, ins.compactMap { $0 })
         default:
-            guard let ops = eltwiseOps(node) else {
-                if Operators.eltwiseNames.contains(node.opType) { throw unsupported(node, "non-constant bounds") }
+            guard let ops = eltwiseOps(node), let x, x.type == .float32 else {
+                if node.opType == "Clip" { return false }  // runtime bounds or integer data: reference kernel
+                if Operators.eltwiseNames.contains(node.opType) { throw unsupported(node, "\(x?.type.description ?? "missing") input (float32 only)") }
                 return false
             }
-            try planEltwise(node, try need(x, node), ops)
+            try planEltwise(node, x, ops)
         }
         return true
     }

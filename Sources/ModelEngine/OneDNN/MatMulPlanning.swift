@@ -32,17 +32,37 @@ extension Planner {
         let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
         guard b.shape[0] == k else { throw KernelError("Gemm: \(a.shape) × \(b.shape)") }
         var bias: Value?
+        var addend: Value?
         if let c0 = ins.count > 2 ? ins[2] : nil, beta != 0 {
             try requireFloat(node, c0)
             let cShape = [Int](repeating: 1, count: 2 - min(2, c0.shape.count)) + c0.shape.suffix(2)
-            guard let c = c0.constant, alpha != 0, cShape[0] == 1 || cShape[0] == m, cShape[1] == 1 || cShape[1] == n else {
-                throw unsupported(node, "a C operand that is not a constant broadcastable bias")
+            guard cShape[0] == 1 || cShape[0] == m, cShape[1] == 1 || cShape[1] == n else { throw KernelError("Gemm: C \(c0.shape) does not broadcast to [\(m), \(n)]") }
+            if let c = c0.constant, alpha != 0 {
+                // oneDNN scales after adding the bias: alpha · (A·B + C · beta/alpha).
+                let factor = beta / alpha
+                bias = Value(name: internalName("bias"), shape: cShape, type: .float32, constant: Tensor(shape: cShape, floats: c.floats.map { $0 * factor }))
+            } else {
+                addend = try view(c0, as: cShape)
             }
-            // oneDNN scales after adding the bias: alpha · (A·B + C · beta/alpha).
-            let factor = beta / alpha
-            bias = Value(name: internalName("bias"), shape: cShape, type: .float32, constant: Tensor(shape: cShape, floats: c.floats.map { $0 * factor }))
         }
-        try emitMatMul(node, a: a, b: b, bias: bias, dstShape: [m, n], outShape: [m, n], output: node.outputs[0], scale: alpha)
+        guard let addend else {
+            try emitMatMul(node, a: a, b: b, bias: bias, dstShape: [m, n], outShape: [m, n], output: node.outputs[0], scale: alpha)
+            return
+        }
+        // A runtime C: alpha·AB + beta·C = beta · ((alpha/beta)·AB + C), as a matmul into a
+        // temporary and a binary add with a linear post-op (oneDNN 2.6 binary has no src1 scale).
+        let tmpName = internalName(node.outputs[0])
+        try emitMatMul(node, a: a, b: b, bias: nil, dstShape: [m, n], outShape: [m, n], output: tmpName, scale: alpha / beta, fuse: false)
+        let tmp = values[tmpName]!
+        var src0 = tmp.md, src1 = addend.md, dst = tmp.md
+        var desc = dnnl_binary_desc_t()
+        try check(dnnl_binary_desc_init(&desc, dnnl_binary_add, &src0, &src1, &dst), "binary_desc_init")
+        let attr = try PrimitiveAttr()
+        if beta != 1 { try attr.setPostOps([.eltwise(dnnl_eltwise_linear, beta, 0)]) }
+        let prim = try Primitive(desc: &desc, attr: attr)
+        let out = newValue(node.outputs[0], shape: [m, n])
+        emitPrimitive(node.name + " + C", prim, reads: [(Arg.src, tmp), (Arg.src1, addend)], writes: [(Arg.dst, out)])
+        define(node.outputs[0], out)
     }
 
     private func transposedView(_ v: Value, _ transpose: Bool) throws -> Value {
@@ -55,8 +75,8 @@ extension Planner {
         return out
     }
 
-    private func emitMatMul(_ node: Node, a: Value, b: Value, bias: Value?, dstShape: [Int], outShape: [Int], output: String, scale: Float) throws {
-        let chain = fusionChain(after: output, shape: outShape, allowSum: false)
+    private func emitMatMul(_ node: Node, a: Value, b: Value, bias: Value?, dstShape: [Int], outShape: [Int], output: String, scale: Float, fuse: Bool = true) throws {
+        let chain = fuse ? fusionChain(after: output, shape: outShape, allowSum: false) : FusionChain(output: output)
         var src = a.md, wei = b.md, dst = MemoryDesc.plain(dstShape)
         var biasMD = bias?.md ?? MemoryDesc()
         var desc = dnnl_matmul_desc_t()

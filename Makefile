@@ -1,0 +1,87 @@
+# The two commands: `make run` (set up, build, serve the demo model on :8080) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+APT_PACKAGES := libdnnl-dev libturbojpeg0-dev libspng-dev libcurl4-openssl-dev zlib1g-dev python3-venv
+VENV := .venv
+PY := $(VENV)/bin/python
+MODEL_DIR := models/efficientnet-lite0
+PORT ?= 8080
+
+.PHONY: help setup apt venv model check-model test-data build release test run conformance-report proto bench-engine clean
+
+help:
+	@echo "make run    set up everything, build, and serve the demo model on :$(PORT)"
+	@echo "make test   set up everything and run all tests"
+	@echo "other targets: setup model check-model test-data build release conformance-report bench-engine clean"
+
+setup: apt venv
+
+# System libraries: installed when root, otherwise the exact command is printed.
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing: $$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing system packages; run:"; echo "  sudo apt-get install -y $$missing"; exit 1; \
+	  fi; \
+	fi
+
+# Python tools (model export and test references only; nothing Python runs at serving time).
+venv: $(VENV)/.installed
+$(VENV)/.installed: models/requirements.txt models/requirements-nodeps.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -r models/requirements-nodeps.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r models/requirements.txt
+	touch $@
+
+# The demo model, built reproducibly; its SHA-256 must equal the manifest's.
+model: $(MODEL_DIR)/model.onnx
+$(MODEL_DIR)/model.onnx: $(MODEL_DIR)/export.py $(VENV)/.installed
+	$(PY) $(MODEL_DIR)/export.py --output $@
+	@want=$$($(PY) -c "import json;print(json.load(open('$(MODEL_DIR)/model.json'))['artifact']['sha256'])"); \
+	got=$$(sha256sum $@ | cut -d' ' -f1); \
+	if [ "$$want" != "$$got" ]; then echo "SHA-256 mismatch: manifest $$want, built $$got"; rm -f $@; exit 1; fi; \
+	echo "model.onnx sha256 $$got matches the manifest"
+
+check-model: model
+	$(PY) $(MODEL_DIR)/check_model.py
+
+# Test fixtures (git-ignored, cached under .cache/).
+test-data: model
+	$(PY) -W ignore Tests/Fixtures/onnx_conformance.py .cache/onnx-tests
+	$(PY) Tests/Fixtures/reference_models.py .cache/reference-models --demo $(MODEL_DIR) 2>/dev/null
+	$(PY) Tests/Fixtures/images.py .cache/images $(MODEL_DIR)
+
+build: apt
+	swift build
+
+release: apt
+	swift build -c release
+
+test: setup check-model test-data
+	swift build --build-tests
+	swift test --skip-build
+
+run: setup model release
+	MODEL_DIR=$(MODEL_DIR) PORT=$(PORT) .build/release/model-server serve
+
+# Regenerates docs/conformance.md from the last conformance run (`make test`).
+conformance-report:
+	$(PY) Tests/Fixtures/conformance_report.py .cache docs/conformance.md
+
+# Regenerates the committed ONNX Swift types (needs protobuf-compiler; builds protoc-gen-swift once).
+PROTOC_GEN_SWIFT := .build-protoc/release/protoc-gen-swift
+proto: venv
+	@command -v protoc >/dev/null || { echo "install protobuf-compiler"; exit 1; }
+	[ -x $(PROTOC_GEN_SWIFT) ] || (rm -rf .build-protoc-src && git clone -q --branch 1.39.0 https://github.com/apple/swift-protobuf .build-protoc-src && \
+	  swift build -c release --product protoc-gen-swift --package-path .build-protoc-src --scratch-path .build-protoc)
+	protoc --plugin=protoc-gen-swift=$(PROTOC_GEN_SWIFT) --swift_out=Sources/ModelEngine/Proto --swift_opt=Visibility=Internal \
+	  -I $$(dirname $$($(PY) -c "import onnx,os;print(os.path.join(os.path.dirname(onnx.__file__),'onnx.proto'))")) onnx.proto
+
+bench-engine: setup model release
+	bench/engine
+
+clean:
+	rm -rf .build .cache $(VENV) $(MODEL_DIR)/model.onnx

@@ -1,0 +1,74 @@
+import Foundation
+import ImagePipeline
+import ModelEngine
+import ModelStore
+
+/// A loaded image classifier: the engine model, its preprocessing and labels.
+///
+/// ```swift
+/// let classifier = try Classifier(directory: ModelDirectory(url), threads: nil)
+/// let top5 = try classifier.classify([image], topK: 5)[0]
+/// ```
+public final class Classifier: Sendable {
+    public struct Prediction: Codable, Sendable, Equatable {
+        public var index: Int
+        public var label: String
+        public var score: Float
+    }
+
+    public let directory: ModelDirectory
+    public let model: Model
+    public let preprocessor: Preprocessor
+    public let inputName: String
+    public let outputName: String
+
+    public init(directory: ModelDirectory, threads: Int? = nil) throws {
+        self.directory = directory
+        model = try Model(contentsOf: directory.artifactURL, options: .init(threads: threads))
+        let m = directory.manifest
+        guard let p = m.preprocessing, p.crop.count == 2, p.mean.count == 3, p.std.count == 3 else {
+            throw ModelStoreError.invalidManifest("\(m.name): image preprocessing (resize_shorter, crop, mean, std) is required")
+        }
+        preprocessor = Preprocessor(resizeShorter: p.resizeShorter, crop: (p.crop[0], p.crop[1]), mean: p.mean, std: p.std)
+        inputName = m.input.name
+        outputName = m.output.name
+    }
+
+    /// Decodes and preprocesses images into one NCHW batch tensor.
+    public func batch(_ images: [RGBImage]) -> Tensor {
+        let per = preprocessor.elementCount
+        var data = [Float](repeating: 0, count: per * images.count)
+        data.withUnsafeMutableBufferPointer { buf in
+            for (i, image) in images.enumerated() {
+                preprocessor.write(image, into: UnsafeMutableBufferPointer(rebasing: buf[(i * per)..<((i + 1) * per)]))
+            }
+        }
+        return Tensor(shape: [images.count, 3, preprocessor.crop.height, preprocessor.crop.width], floats: data)
+    }
+
+    /// Raw logits, one row per image.
+    public func logits(_ images: [RGBImage]) throws -> [[Float]] {
+        let out = try model.run([inputName: batch(images)])[outputName]!
+        let classes = out.count / images.count
+        let flat = out.floats
+        return (0..<images.count).map { Array(flat[($0 * classes)..<(($0 + 1) * classes)]) }
+    }
+
+    /// The `topK` classes per image, by softmax probability.
+    public func classify(_ images: [RGBImage], topK: Int) throws -> [[Prediction]] {
+        try logits(images).map { top(Self.softmax($0), k: topK) }
+    }
+
+    func top(_ probs: [Float], k: Int) -> [Prediction] {
+        probs.indices.sorted { probs[$0] > probs[$1] }.prefix(max(0, k)).map {
+            Prediction(index: $0, label: $0 < directory.labels.count ? directory.labels[$0] : "\($0)", score: probs[$0])
+        }
+    }
+
+    static func softmax(_ x: [Float]) -> [Float] {
+        let m = x.max() ?? 0
+        let e = x.map { Foundation.exp($0 - m) }
+        let s = e.reduce(0, +)
+        return e.map { $0 / s }
+    }
+}

@@ -1,0 +1,40 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The HTTP service: routes, the model service, and graceful shutdown on SIGTERM/SIGINT.
+///
+/// ```swift
+/// let server = ModelServer(configuration: ServerConfiguration(environment: env), logger: logger)
+/// try await server.run()
+/// ```
+public struct ModelServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let model: ModelService
+    let logger: Logger
+
+    public init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.model = ModelService(configuration: configuration, logger: logger)
+    }
+
+    /// The application (exposed for tests, which run it on a free port).
+    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = Router()
+        HealthRoutes(service: model).add(to: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: ServerInfo.name),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    /// Runs until SIGTERM or SIGINT: readiness turns false, then in-flight requests finish.
+    public func run() async throws {
+        // Shutdown runs in reverse order: the model service (readiness) first, then the HTTP server.
+        let group = ServiceGroup(configuration: .init(
+            services: [application(), model], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import ImagePipeline
+import Logging
+import ModelEngine
+import ModelStore
+import ServiceLifecycle
+import Synchronization
+
+/// Loads the model in the background and owns readiness.
+///
+/// Ready means: the artifact verified, the model loaded, and a warm-up inference done. On
+/// graceful shutdown readiness turns false first; the HTTP server drains after this service ends.
+public final class ModelService: Service, Sendable {
+    public let configuration: ServerConfiguration
+    let logger: Logger
+    private let state = Mutex<State>(.loading)
+
+    enum State {
+        case loading
+        case ready(Classifier)
+        case failed(String)
+        case stopping
+    }
+
+    public init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The classifier when ready, else nil.
+    public var classifier: Classifier? {
+        state.withLock { if case .ready(let c) = $0 { c } else { nil } }
+    }
+
+    public var isReady: Bool { classifier != nil }
+
+    /// Why the model is not ready, for error messages.
+    public var notReadyReason: String {
+        state.withLock {
+            switch $0 {
+            case .loading: "the model is still loading"
+            case .failed(let why): "the model failed to load: \(why)"
+            case .stopping: "the server is shutting down"
+            case .ready: "ready"
+            }
+        }
+    }
+
+    public func run() async throws {
+        let start = ContinuousClock.now
+        do {
+            let classifier = try await Self.load(configuration)
+            state.withLock { $0 = .ready(classifier) }
+            let m = classifier.directory.manifest
+            logger.info("model ready", metadata: [
+                "model": "\(m.name)", "version": "\(m.version)", "sha256": "\(m.artifact.sha256)",
+                "seconds": "\((ContinuousClock.now - start).formatted(.units(allowed: [.milliseconds])))",
+            ])
+        } catch {
+            state.withLock { $0 = .failed("\(error)") }
+            logger.error("model failed to load", metadata: ["error": "\(error)"])
+            // Stay up: liveness holds, readiness reports the failure.
+        }
+        try? await gracefulShutdown()
+        state.withLock { $0 = .stopping }
+        logger.info("shutting down: readiness is now false")
+        if configuration.readinessGraceSeconds > 0 {
+            try? await Task.sleep(for: .seconds(configuration.readinessGraceSeconds))
+        }
+    }
+
+    /// Verifies, loads and warms up off the cooperative thread pool.
+    static func load(_ configuration: ServerConfiguration) async throws -> Classifier {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result {
+                    let dir = try ModelDirectory(configuration.modelDirectory)
+                    if !configuration.skipVerify { try dir.verify() }
+                    let classifier = try Classifier(directory: dir)
+                    // Warm-up: compile the batch-1 plan and run it once.
+                    let blank = RGBImage(width: classifier.preprocessor.crop.width, height: classifier.preprocessor.crop.height,
+                                         pixels: [UInt8](repeating: 128, count: classifier.preprocessor.elementCount))
+                    _ = try classifier.logits([blank])
+                    return classifier
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+@testable import ModelServer
+
+@Suite("Health, readiness and shutdown", .serialized)
+struct HealthTests {
+    @Test("GET / says Healthy; live at once; ready only after the model loads")
+    func probes() async throws {
+        try #require(Paths.demoArtifactExists, "the demo model is missing: run `make model`")
+        try await withTestServer(modelDirectory: Paths.demoModel) { base, server in
+            let root = try await http("GET", base)
+            #expect(root.status == 200 && root.text == "Healthy")
+            #expect(try await http("GET", base.appendingPathComponent("v2/health/live")).status == 200)
+            try await waitUntilReady(base)
+            #expect(server.model.isReady)
+            let version = try await http("GET", base.appendingPathComponent("version"))
+            let json = try JSONSerialization.jsonObject(with: version.body) as! [String: Any]
+            #expect(json["version"] as? String == ServerInfo.version)
+            #expect((json["model"] as? [String: Any])?["name"] as? String == "efficientnet-lite0")
+        }
+    }
+
+    @Test("a missing model keeps the server live but never ready")
+    func missingModel() async throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("no-model-\(UUID().uuidString)")
+        try await withTestServer(modelDirectory: empty) { base, server in
+            #expect(try await http("GET", base).text == "Healthy")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await http("GET", base.appendingPathComponent("v2/health/ready")).status == 503)
+            #expect(server.model.notReadyReason.contains("failed to load"))
+        }
+    }
+
+    @Test("the real binary exits 0 on SIGTERM and on SIGINT", arguments: [SIGTERM, SIGINT])
+    func gracefulShutdown(signal: Int32) async throws {
+        try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-server first")
+        try #require(Paths.demoArtifactExists, "the demo model is missing: run `make model`")
+        let port = Int.random(in: 20000..<40000)
+        let process = Process()
+        process.executableURL = Paths.binary
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--model-dir", Paths.demoModel.path, "--log-level", "warning"]
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let base = URL(string: "http://127.0.0.1:\(port)")!
+        var up = false
+        for _ in 0..<200 where !up {
+            up = (try? await http("GET", base.appendingPathComponent("v2/health/ready")))?.status == 200
+            if !up { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        try #require(up, "server did not become ready")
+        kill(process.processIdentifier, signal)
+        for _ in 0..<100 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+    }
+}
