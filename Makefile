@@ -81,7 +81,7 @@ proto: venv
 	  -I $$(dirname $$($(PY) -c "import onnx,os;print(os.path.join(os.path.dirname(onnx.__file__),'onnx.proto'))")) onnx.proto
 
 bench-engine: setup model release
-	bench/engine
+	bench/engine --markdown .cache/bench-engine.md
 
 clean:
 	rm -rf .build .cache $(VENV) $(MODEL_DIR)/model.onnx
