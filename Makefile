@@ -30,10 +30,10 @@ apt:
 
 # Python tools (model export and test references only; nothing Python runs at serving time).
 venv: $(VENV)/.installed
-$(VENV)/.installed: models/requirements.txt models/requirements-nodeps.txt
+$(VENV)/.installed: models/requirements.txt models/requirements-nodeps.txt Tests/Fixtures/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -r models/requirements-nodeps.txt
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r models/requirements.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r models/requirements.txt -r Tests/Fixtures/requirements.txt
 	touch $@
 
 # The demo model, built reproducibly; its SHA-256 must equal the manifest's.

@@ -28,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CSpng", path: "Sources/CSpng", providers: [.apt(["libspng-dev"])]),
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(
             name: "ModelEngine",
@@ -38,7 +39,7 @@ let package = Package(
         .target(name: "ModelStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "ModelFetch",
-            dependencies: ["CCurl", "ModelStore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CCurl", "CZlib", "ModelStore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "ModelServer",
@@ -68,6 +69,7 @@ let package = Package(
         .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine"]),
         .testTarget(name: "ImagePipelineTests", dependencies: ["ImagePipeline"]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
+        .testTarget(name: "ModelFetchTests", dependencies: ["ModelFetch"]),
         .testTarget(
             name: "ModelServerTests",
             dependencies: [

@@ -71,6 +71,8 @@ class OnnxRuntime:
         o.inter_op_num_threads = 1
         o.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if os.environ.get("ORT_NO_SPIN"):
+            o.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.s = ort.InferenceSession(model, o, providers=["CPUExecutionProvider"])
         self.feeds = {self.s.get_inputs()[0].name: x}
 
@@ -91,6 +93,8 @@ def main():
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--cooldown", type=float, default=0.5,
+                    help="seconds between turns, so the other side's idle threads stop spinning (default 0.5)")
     ap.add_argument("--no-wait", action="store_true", help="do not wait for a quiet machine")
     ap.add_argument("--markdown", help="also write the table to this Markdown file")
     args = ap.parse_args()
@@ -108,7 +112,9 @@ def main():
             ours, theirs = [], []
             for _ in range(args.rounds):  # A B A B ...
                 ours += engine.run(args.iters)
+                time.sleep(args.cooldown)
                 theirs += peer.run(args.iters)
+                time.sleep(args.cooldown)
             engine.close()
             a, b = statistics.median(ours), statistics.median(theirs)
             rows.append((batch, threads, a, b, a / b))

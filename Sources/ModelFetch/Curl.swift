@@ -26,9 +26,9 @@ struct CurlResponse {
     var bytesReceived: Int64
 }
 
-/// Receives body bytes; returns false to abort (e.g. disk full).
+/// Receives body bytes with the response status; returns false to abort (e.g. disk full).
 protocol BodySink: AnyObject {
-    func write(_ bytes: UnsafeRawBufferPointer) -> Bool
+    func write(_ bytes: UnsafeRawBufferPointer, status: Int) -> Bool
 }
 
 /// Collects a small body in memory (listings, error documents).
@@ -36,7 +36,7 @@ final class MemorySink: BodySink {
     var data = Data()
     let limit: Int
     init(limit: Int = 64 << 20) { self.limit = limit }
-    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func write(_ bytes: UnsafeRawBufferPointer, status: Int) -> Bool {
         guard data.count + bytes.count <= limit else { return false }
         data.append(contentsOf: bytes)
         return true
@@ -111,7 +111,7 @@ enum Curl {
             let n = size * count
             let buffer = UnsafeRawBufferPointer(start: ptr, count: n)
             let target: BodySink = routing.context.status >= 400 ? routing.errorSink : routing.context.sink
-            guard target.write(buffer) else {
+            guard target.write(buffer, status: routing.context.status) else {
                 routing.context.sinkFailed = true
                 return 0
             }

@@ -21,7 +21,7 @@ struct EngineBench: ParsableCommand {
         let feeds = [m.inputs[0].name: Tensor(shape: dims, floats: floats)]
         let first = try m.run(feeds)[m.outputs[0].name]!
         print("ready threads=\(Threads.openMP) output=\(first.floats.prefix(3).map { String(format: "%.5f", $0) }.joined(separator: ","))")
-        fflush(stdout)
+        fflush(nil)
         while let line = readLine() {
             let parts = line.split(separator: " ")
             guard parts.first == "run", parts.count == 2, let n = Int(parts[1]) else { break }
@@ -32,7 +32,7 @@ struct EngineBench: ParsableCommand {
                 times.append(String(format: "%.4f", Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6))
             }
             print(times.joined(separator: " "))
-            fflush(stdout)
+            fflush(nil)
         }
     }
 }

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""An HTTP server that misbehaves on purpose, for the fetcher's retry and resume tests.
+
+    python Tests/Fixtures/fault_server.py FILE
+
+Serves FILE's bytes (honouring `Range: bytes=N-`) at these paths, each with its own fault:
+  /ok            always fine
+  /drop          the first response stops halfway and the connection is closed (resume must follow)
+  /flaky         503 twice, then fine
+  /ratelimit     429 with Retry-After: 1 once, then fine
+  /wrong         fine, but one byte is flipped (checksum error)
+  /stall         sends 1 KiB and then nothing, forever (stall timeout)
+  /gone          404;   /denied  403
+Prints one JSON line {"base": "http://127.0.0.1:PORT", "requests": ...} and records every request's
+path and Range header, which GET /log returns as JSON. Runs until stdin closes.
+"""
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DATA = b""
+COUNTS = {}
+LOG = []
+LOCK = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send_body(self, data, start=0, status=None):
+        body = data[start:]
+        self.send_response(status or (206 if start else 200))
+        self.send_header("Content-Length", str(len(body)))
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.end_headers()
+        return body
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        rng = self.headers.get("Range")
+        with LOCK:
+            COUNTS[path] = COUNTS.get(path, 0) + 1
+            n = COUNTS[path]
+            LOG.append({"path": path, "range": rng, "authorization": self.headers.get("Authorization")})
+        if path == "/log":
+            body = json.dumps(LOG).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        start = int(rng.split("=")[1].split("-")[0]) if rng else 0
+        if path in ("/gone", "/denied"):
+            code = 404 if path == "/gone" else 403
+            body = f"<Error><Code>{'NoSuchKey' if code == 404 else 'AccessDenied'}</Code></Error>".encode()
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if path == "/flaky" and n <= 2 or path == "/ratelimit" and n == 1:
+            self.send_response(503 if path == "/flaky" else 429)
+            if path == "/ratelimit":
+                self.send_header("Retry-After", "1")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        data = DATA
+        if path == "/wrong":
+            data = bytearray(DATA)
+            data[len(data) // 2] ^= 0xFF
+            data = bytes(data)
+        body = self.send_body(data, start)
+        if path == "/drop" and n == 1:
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if path == "/stall":
+            self.wfile.write(body[:1024])
+            self.wfile.flush()
+            time.sleep(3600)
+            return
+        self.wfile.write(body)
+
+
+def main():
+    global DATA
+    with open(sys.argv[1], "rb") as f:
+        DATA = f.read()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(json.dumps({"base": f"http://127.0.0.1:{server.server_address[1]}"}), flush=True)
+    sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

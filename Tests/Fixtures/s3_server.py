@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""A real S3 server for the fetch tests: moto in server mode with authentication enforced.
+
+    python Tests/Fixtures/s3_server.py FIXTURE_DIR
+
+Starts moto on a free loopback port, creates (through moto's IAM) a user with an access key and a
+policy allowing s3:GetObject/ListBucket on bucket `models`, uploads every file in FIXTURE_DIR with
+boto3 under `models/fixtures/`, plus 1,100 tiny objects under `many/` (more than one ListObjectsV2
+page), then enforces authentication and prints one JSON line:
+{"endpoint": ..., "access_key": ..., "secret_key": ..., "bucket": "models"}. Runs until stdin closes.
+"""
+import json
+import os
+import sys
+import threading
+
+import boto3
+import requests
+from moto.server import ThreadedMotoServer
+
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+                   "Resource": ["arn:aws:s3:::models", "arn:aws:s3:::models/*"]}],
+}
+
+
+def main():
+    fixtures = sys.argv[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    admin = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="admin", aws_secret_access_key="admin")
+    iam = boto3.client("iam", **admin)
+    iam.create_user(UserName="fetcher")
+    iam.put_user_policy(UserName="fetcher", PolicyName="read-models", PolicyDocument=json.dumps(POLICY))
+    key = iam.create_access_key(UserName="fetcher")["AccessKey"]
+    s3 = boto3.client("s3", **admin)
+    s3.create_bucket(Bucket="models")
+    for name in sorted(os.listdir(fixtures)):
+        path = os.path.join(fixtures, name)
+        if os.path.isfile(path):
+            s3.upload_file(path, "models", f"fixtures/{name}")
+    for i in range(1100):
+        s3.put_object(Bucket="models", Key=f"many/part-{i:04d}.txt", Body=f"object {i}\n".encode())
+    requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0").raise_for_status()
+    print(json.dumps({"endpoint": endpoint, "access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"],
+                      "bucket": "models"}), flush=True)
+    sys.stdin.read()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
