@@ -10,6 +10,21 @@ public enum Archive {
         return parts.reduce(directory) { $0.appendingPathComponent(String($1)) }
     }
 
+    /// Resolves `.` and `..` in a relative path; nil if it is absolute or climbs above its root.
+    static func normalize(_ relative: String) -> String? {
+        guard !relative.hasPrefix("/") else { return nil }
+        var stack: [Substring] = []
+        for part in relative.split(separator: "/") where part != "." {
+            if part == ".." {
+                guard !stack.isEmpty else { return nil }
+                stack.removeLast()
+            } else {
+                stack.append(part)
+            }
+        }
+        return stack.joined(separator: "/")
+    }
+
     /// Inflates a gzip file into `output` (written to a temporary name, then renamed).
     public static func gunzip(_ input: URL, to output: URL) throws {
         let temp = output.deletingLastPathComponent().appendingPathComponent(".\(output.lastPathComponent).partial-\(getpid())")
@@ -30,10 +45,10 @@ public enum Archive {
         let entries = try TarReader.entries(tar)
         for e in entries {
             guard let target = safeDestination(directory, e.name) else { throw FetchError.archive("entry '\(e.name)' would land outside \(directory.path)") }
+            _ = target
             if e.kind == .symlink {
-                let base = target.deletingLastPathComponent()
-                let resolved = e.linkTarget.hasPrefix("/") ? nil : safeDestination(directory, String(base.path.dropFirst(directory.path.count)) + "/" + e.linkTarget)
-                guard resolved != nil, !e.linkTarget.split(separator: "/").contains("..") else {
+                let parent = e.name.split(separator: "/").dropLast().joined(separator: "/")
+                guard normalize(parent.isEmpty ? e.linkTarget : "\(parent)/\(e.linkTarget)") != nil else {
                     throw FetchError.archive("link '\(e.name)' -> '\(e.linkTarget)' points outside \(directory.path)")
                 }
             }

@@ -114,12 +114,14 @@ public final class Fetcher {
             let retryAfter = response.headers["retry-after"].flatMap(Double.init)
             let problem: String
             switch response.status {
-            case 200, 206 where response.curlError == nil:
+            case 200 where response.curlError == nil, 206 where response.curlError == nil:
                 return attempt
             case 416 where sink.size > 0:
                 return attempt  // everything was already received
             case 401, 403:
                 throw FetchError.credentials("\(source.display): HTTP \(response.status) \(Self.errorCode(errorBody))")
+            case 400 where Self.credentialCodes.contains(Self.errorCode(errorBody)):
+                throw FetchError.credentials("\(source.display): HTTP 400 \(Self.errorCode(errorBody))")
             case 404:
                 throw FetchError.notFound("\(source.display): HTTP 404 \(Self.errorCode(errorBody))")
             default:
@@ -158,6 +160,10 @@ public final class Fetcher {
             throw FetchError.usage("file sources are copied, not requested")
         }
     }
+
+    /// S3 and Azure error codes that mean "bad credentials" even when the status is 400.
+    static let credentialCodes: Set<String> = ["(InvalidToken)", "(ExpiredToken)", "(InvalidAccessKeyId)", "(SignatureDoesNotMatch)",
+                                               "(AuthorizationHeaderMalformed)", "(AuthenticationFailed)", "(InvalidAuthenticationInfo)"]
 
     static func errorCode(_ body: Data) -> String {
         let text = String(decoding: body.prefix(2048), as: UTF8.self)
