@@ -2,6 +2,9 @@ import Crypto
 import Foundation
 
 /// Appends a download to a temporary file while hashing it; knows how to resume.
+///
+/// Bytes are gathered into 1 MiB blocks before each `write(2)` and hash update: curl delivers
+/// 16–64 KiB at a time, and per-call overhead was a measurable part of the transfer time.
 final class FileSink: BodySink {
     let path: String
     private(set) var fd: Int32
@@ -11,9 +14,12 @@ final class FileSink: BodySink {
     var requestedStart: Int64 = 0
     private var firstWrite = true
     private(set) var writeErrno: Int32 = 0
+    private var block = [UInt8]()
+    private let blockSize = 1 << 20
 
     init(path: String) throws {
         self.path = path
+        block.reserveCapacity(blockSize + (1 << 20))
         unlink(path)
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FetchError.transfer("cannot create \(path): \(String(cString: strerror(errno)))") }
@@ -33,22 +39,32 @@ final class FileSink: BodySink {
             // The server ignored our Range and sent the whole object: start over.
             if status == 200 && size > 0 { reset() }
         }
-        var offset = 0
-        while offset < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                writeErrno = errno
-                return false
-            }
-            offset += n
-        }
-        hasher.update(bufferPointer: bytes)
+        block.append(contentsOf: bytes)
         size += Int64(bytes.count)
-        return true
+        return block.count < blockSize || flush()
+    }
+
+    /// Writes and hashes the gathered block; false (with `writeErrno`) if the disk refused it.
+    private func flush() -> Bool {
+        defer { block.removeAll(keepingCapacity: true) }
+        return block.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    writeErrno = errno
+                    return false
+                }
+                offset += n
+            }
+            hasher.update(bufferPointer: raw)
+            return true
+        }
     }
 
     func reset() {
+        block.removeAll(keepingCapacity: true)
         ftruncate(fd, 0)
         lseek(fd, 0, SEEK_SET)
         size = 0
@@ -57,6 +73,7 @@ final class FileSink: BodySink {
 
     /// Flushes to disk and returns the hex SHA-256 of everything written.
     func finish() throws -> String {
+        guard flush() else { throw Fetcher.writeError(self) }
         guard fsync(fd) == 0 else { throw FetchError.diskFull("fsync \(path): \(String(cString: strerror(errno)))") }
         close(fd)
         fd = -1

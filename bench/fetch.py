@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""model-fetch vs curl: throughput on one large object from a local S3 server, in one run.
+
+    bench/fetch [--megabytes 200] [--rounds 3]
+
+Starts moto's S3 server (authentication enforced, an IAM user's key), uploads a random object,
+then downloads it alternately with `model-fetch` (SigV4, SHA-256 verified, atomic rename) and
+`curl --aws-sigv4` to /dev/shm-free temporary files, and reports median MB/s and the ratio.
+"""
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import boto3
+import requests
+from moto.server import ThreadedMotoServer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--megabytes", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/model-fetch"))
+    ap.add_argument("--markdown")
+    args = ap.parse_args()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    admin = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="admin", aws_secret_access_key="admin")
+    iam = boto3.client("iam", **admin)
+    iam.create_user(UserName="bench")
+    iam.put_user_policy(UserName="bench", PolicyName="all", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="bench")["AccessKey"]
+    s3 = boto3.client("s3", **admin)
+    s3.create_bucket(Bucket="bench")
+    data = os.urandom(args.megabytes * 1_000_000)
+    digest = hashlib.sha256(data).hexdigest()
+    s3.put_object(Bucket="bench", Key="big.bin", Body=data)
+    requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0").raise_for_status()
+    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"],
+               AWS_REGION="us-east-1")
+    tmp = tempfile.mkdtemp(dir=os.path.join(ROOT, ".cache") if os.path.isdir(os.path.join(ROOT, ".cache")) else None)
+    ours, theirs = [], []
+    for _ in range(args.rounds):
+        out = os.path.join(tmp, "fetch.bin")
+        t0 = time.perf_counter()
+        subprocess.run([args.binary, "s3://bench/big.bin", "--sha256", digest, "--output", out, "--quiet"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        ours.append(time.perf_counter() - t0)
+        os.unlink(out)
+        out = os.path.join(tmp, "curl.bin")
+        t0 = time.perf_counter()
+        subprocess.run(["curl", "-sS", "--fail", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", f"{key['AccessKeyId']}:{key['SecretAccessKey']}",
+                        "-H", "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                        "-o", out, f"{endpoint}/bench/big.bin"], check=True)
+        theirs.append(time.perf_counter() - t0)
+        if hashlib.sha256(open(out, "rb").read()).hexdigest() != digest:
+            raise SystemExit("curl's download does not match")
+        os.unlink(out)
+    os.rmdir(tmp)
+    server.stop()
+    mb = args.megabytes
+    a, b = mb / statistics.median(ours), mb / statistics.median(theirs)
+    table = ("| object | model-fetch MB/s | curl MB/s | model-fetch / curl |\n|---:|---:|---:|---:|\n"
+             f"| {mb} MB | {a:.1f} | {b:.1f} | {a / b:.2f} |")
+    print(table)
+    if args.markdown:
+        open(args.markdown, "w").write(table + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
