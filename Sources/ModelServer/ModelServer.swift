@@ -22,7 +22,16 @@ public struct ModelServer: Sendable {
     /// The application (exposed for tests, which run it on a free port).
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
+        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: MetricsMiddleware(metrics: model.metrics))
         HealthRoutes(service: model).add(to: router)
+        FlaskRoutes(model: model, limits: configuration).add(to: router)
+        KServeV1Routes(model: model, limits: configuration).add(to: router)
+        OpenInferenceRoutes(model: model, limits: configuration).add(to: router)
+        let metrics = model.metrics
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+        }
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: ServerInfo.name),

@@ -12,27 +12,44 @@ import Synchronization
 /// graceful shutdown readiness turns false first; the HTTP server drains after this service ends.
 public final class ModelService: Service, Sendable {
     public let configuration: ServerConfiguration
+    public let metrics: ServerMetrics
     let logger: Logger
     private let state = Mutex<State>(.loading)
 
     enum State {
         case loading
-        case ready(Classifier)
+        case ready(InferenceService)
         case failed(String)
         case stopping
     }
 
-    public init(configuration: ServerConfiguration, logger: Logger) {
+    public init(configuration: ServerConfiguration, logger: Logger, metrics: ServerMetrics = ServerMetrics()) {
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
     }
 
-    /// The classifier when ready, else nil.
-    public var classifier: Classifier? {
+    /// The inference service when ready, else nil.
+    public var inference: InferenceService? {
         state.withLock { if case .ready(let c) = $0 { c } else { nil } }
     }
 
-    public var isReady: Bool { classifier != nil }
+    public var classifier: Classifier? { inference?.classifier }
+
+    public var isReady: Bool { inference != nil }
+
+    /// The inference service, or a 503 saying why the model is not ready.
+    func requireInference() throws -> InferenceService {
+        guard let inference else { throw APIError(.serviceUnavailable, notReadyReason, headers: [.retryAfter: "1"]) }
+        return inference
+    }
+
+    /// Like ``requireInference()``, and 404 unless `name` is the loaded model's.
+    func requireInference(named name: String) throws -> InferenceService {
+        let inference = try requireInference()
+        guard name == inference.manifest.name else { throw APIError(.notFound, "unknown model '\(name)'; this server serves '\(inference.manifest.name)'") }
+        return inference
+    }
 
     /// Why the model is not ready, for error messages.
     public var notReadyReason: String {
@@ -50,7 +67,8 @@ public final class ModelService: Service, Sendable {
         let start = ContinuousClock.now
         do {
             let classifier = try await Self.load(configuration)
-            state.withLock { $0 = .ready(classifier) }
+            let inference = InferenceService(classifier: classifier, batching: configuration.batching, maxPixels: configuration.maxPixels, metrics: metrics)
+            state.withLock { $0 = .ready(inference) }
             let m = classifier.directory.manifest
             logger.info("model ready", metadata: [
                 "model": "\(m.name)", "version": "\(m.version)", "sha256": "\(m.artifact.sha256)",

@@ -14,16 +14,29 @@ public struct ServerConfiguration: Sendable {
     public var readinessGraceSeconds: Double = 0
     /// Skip the artifact's SHA-256 check at start-up (it costs ~50 ms per 20 MB).
     public var skipVerify = false
+    /// Largest request body accepted (413 above it).
+    public var maxBodyBytes = 16 << 20
+    /// Largest image (width × height) decoded; larger ones are refused before decoding (413).
+    public var maxPixels = 40_000_000
+    /// Dynamic batching: rows per engine call, wait for company, queue bound, per-request timeout.
+    public var batching = Batcher.Configuration()
 
     public init() {}
 
-    /// Reads `HOST`, `PORT`, `MODEL_DIR`, `READINESS_GRACE_SECONDS`, `SKIP_VERIFY`.
+    /// Reads `HOST`, `PORT`, `MODEL_DIR`, `READINESS_GRACE_SECONDS`, `SKIP_VERIFY`, `MAX_BODY_BYTES`,
+    /// `MAX_IMAGE_PIXELS`, `MAX_BATCH_SIZE`, `MAX_QUEUE_DELAY_MS`, `MAX_QUEUE_SIZE`, `REQUEST_TIMEOUT_SECONDS`.
     public init(environment env: [String: String]) {
         if let v = env["HOST"] { host = v }
         if let v = env["PORT"].flatMap(Int.init) { port = v }
         if let v = env["MODEL_DIR"] { modelDirectory = URL(fileURLWithPath: v) }
         if let v = env["READINESS_GRACE_SECONDS"].flatMap(Double.init) { readinessGraceSeconds = v }
         if let v = env["SKIP_VERIFY"] { skipVerify = ["1", "true", "yes"].contains(v.lowercased()) }
+        if let v = env["MAX_BODY_BYTES"].flatMap(Int.init), v > 0 { maxBodyBytes = v }
+        if let v = env["MAX_IMAGE_PIXELS"].flatMap(Int.init), v > 0 { maxPixels = v }
+        if let v = env["MAX_BATCH_SIZE"].flatMap(Int.init), v > 0 { batching.maxBatchSize = v }
+        if let v = env["MAX_QUEUE_DELAY_MS"].flatMap(Double.init), v >= 0 { batching.maxQueueDelay = .microseconds(Int(v * 1000)) }
+        if let v = env["MAX_QUEUE_SIZE"].flatMap(Int.init), v > 0 { batching.maxQueueSize = v }
+        if let v = env["REQUEST_TIMEOUT_SECONDS"].flatMap(Double.init), v > 0 { batching.timeout = .milliseconds(Int(v * 1000)) }
     }
 }
 

@@ -38,7 +38,7 @@ struct HealthTests {
     func gracefulShutdown(signal: Int32) async throws {
         try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-server first")
         try #require(Paths.demoArtifactExists, "the demo model is missing: run `make model`")
-        let port = Int.random(in: 20000..<40000)
+        let port = try freePort()
         let process = Process()
         process.executableURL = Paths.binary
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--model-dir", Paths.demoModel.path, "--log-level", "warning"]
@@ -46,7 +46,8 @@ struct HealthTests {
         defer { if process.isRunning { process.terminate() } }
         let base = URL(string: "http://127.0.0.1:\(port)")!
         var up = false
-        for _ in 0..<200 where !up {
+        // Generous: under the full parallel test suite a debug build loads slowly.
+        for _ in 0..<1800 where !up {
             up = (try? await http("GET", base.appendingPathComponent("v2/health/ready")))?.status == 200
             if !up { try await Task.sleep(for: .milliseconds(50)) }
         }

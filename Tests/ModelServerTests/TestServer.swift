@@ -8,9 +8,11 @@ import ServiceLifecycle
 
 /// Runs a real `ModelServer` on a free loopback port for the duration of `body`.
 func withTestServer<T: Sendable>(
-    modelDirectory: URL, _ body: @Sendable (_ base: URL, _ server: ModelServer) async throws -> T
+    modelDirectory: URL, configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: @Sendable (_ base: URL, _ server: ModelServer) async throws -> T
 ) async throws -> T {
     var config = ServerConfiguration()
+    configure(&config)
     config.host = "127.0.0.1"
     config.port = 0
     config.modelDirectory = modelDirectory
@@ -51,6 +53,20 @@ func http(_ method: String, _ url: URL, body: Data? = nil, headers: [String: Str
     return HTTPResult(status: r.statusCode, body: data, headers: h)
 }
 
+/// A port the kernel just handed out (bound to port 0, then released).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 } }
+    guard bound else { throw URLError(.cannotConnectToHost) }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
 /// Polls until the server reports ready, or fails after `seconds`.
 func waitUntilReady(_ base: URL, seconds: Double = 60) async throws {
     let deadline = Date().addingTimeInterval(seconds)
@@ -61,9 +77,29 @@ func waitUntilReady(_ base: URL, seconds: Double = 60) async throws {
     throw URLError(.timedOut)
 }
 
+/// Runs a Python script from Tests/Fixtures with the repository's venv; returns its stdout.
+func python(_ script: String, _ args: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = Paths.repoRoot.appendingPathComponent(".venv/bin/python")
+    p.arguments = [Paths.repoRoot.appendingPathComponent("Tests/Fixtures/\(script)").path] + args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw URLError(.badServerResponse, userInfo: ["stderr": String(decoding: errData, as: UTF8.self)]) }
+    return String(decoding: data, as: UTF8.self)
+}
+
+func jsonObject(_ data: Data) -> [String: Any] { ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:] }
+
 enum Paths {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let demoModel = repoRoot.appendingPathComponent("models/efficientnet-lite0")
     static var demoArtifactExists: Bool { FileManager.default.fileExists(atPath: demoModel.appendingPathComponent("model.onnx").path) }
     static var binary: URL { repoRoot.appendingPathComponent(".build/debug/model-server") }
+    static func image(_ name: String) -> URL { repoRoot.appendingPathComponent(".cache/images/\(name)") }
+    static var imagesExist: Bool { FileManager.default.fileExists(atPath: image("coffee.jpg").path) }
 }

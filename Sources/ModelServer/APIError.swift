@@ -1,0 +1,113 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ImagePipeline
+import ModelEngine
+
+/// An error answered as `{"error": "..."}` with a status, as the Open Inference Protocol specifies.
+public struct APIError: HTTPResponseError {
+    public var status: HTTPResponse.Status
+    public var message: String
+    public var headers: HTTPFields = [:]
+
+    public init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.message = message
+        self.headers = headers
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Self.json(status: status, message: message, headers: headers)
+    }
+
+    static func json(status: HTTPResponse.Status, message: String, headers: HTTPFields = [:]) -> Response {
+        let body = (try? JSONSerialization.data(withJSONObject: ["error": message])) ?? Data("{\"error\":\"error\"}".utf8)
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
+
+    /// Maps pipeline, engine and batcher errors to client errors (4xx) or 503.
+    static func from(_ error: Error) -> APIError {
+        switch error {
+        case let e as APIError: return e
+        case ImageError.tooLarge(let w, let h, let limit):
+            return APIError(.contentTooLarge, "the image is \(w)×\(h) pixels, more than the limit of \(limit)")
+        case let e as ImageError: return APIError(.badRequest, e.description)
+        case ModelError.invalidInput(let why): return APIError(.badRequest, why)
+        case Batcher.BatcherError.queueFull:
+            return APIError(.serviceUnavailable, "the server is at capacity; retry shortly", headers: [.retryAfter: "1"])
+        case Batcher.BatcherError.timedOut:
+            return APIError(.serviceUnavailable, "the request waited too long in the queue", headers: [.retryAfter: "1"])
+        case Batcher.BatcherError.stopped: return APIError(.serviceUnavailable, "the server is shutting down")
+        default: return APIError(.internalServerError, "internal error: \(error)")
+        }
+    }
+}
+
+/// Turns every error, including unmatched routes and oversized bodies, into a JSON error response.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as APIError {
+            return APIError.json(status: e.status, message: e.message, headers: e.headers)
+        } catch let e as HTTPError {
+            let message = e.body ?? (e.status == .notFound ? "no route for \(request.method) \(request.uri.path)" : e.status.reasonPhrase)
+            return APIError.json(status: e.status, message: message)
+        } catch {
+            let e = APIError.from(error)
+            if e.status == .internalServerError { context.logger.error("request failed", metadata: ["error": "\(error)"]) }
+            return APIError.json(status: e.status, message: e.message, headers: e.headers)
+        }
+    }
+}
+
+/// Request bodies with a size limit and a JSON nesting limit.
+enum Body {
+    /// Reads the whole body; 413 when it is larger than `limit`.
+    static func read(_ request: Request, limit: Int) async throws -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError(.contentTooLarge, "the request body is \(length) bytes, more than the limit of \(limit)")
+        }
+        do {
+            var buffer = try await request.body.collect(upTo: limit)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch {
+            throw APIError(.contentTooLarge, "the request body is larger than the limit of \(limit) bytes")
+        }
+    }
+
+    /// Parses JSON after checking that arrays and objects nest at most `maxDepth` deep.
+    static func json(_ bytes: some Collection<UInt8>, maxDepth: Int = 32) throws -> Any {
+        var depth = 0, inString = false, escaped = false
+        for b in bytes {
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > maxDepth { throw APIError.badRequest("JSON nests deeper than \(maxDepth) levels") }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        do {
+            return try JSONSerialization.jsonObject(with: Data(bytes), options: [])
+        } catch {
+            throw APIError.badRequest("malformed JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)")")
+        }
+    }
+
+    static func requireJSON(_ request: Request) throws {
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("application/json") else {
+            throw APIError(.unsupportedMediaType, "Content-Type must be application/json, got '\(type.isEmpty ? "none" : type)'")
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import ModelEngine
+
+/// Coalesces concurrent requests into one engine call, like Triton's dynamic batcher.
+///
+/// Requests wait at most `maxQueueDelay` for company, up to `maxBatchSize` rows; the queue holds at
+/// most `maxQueueSize` rows and refuses more at once (``BatcherError/queueFull``) rather than
+/// queue forever; a request still queued after `timeout` fails with ``BatcherError/timedOut``.
+/// Inference runs on one dedicated thread, off Swift's cooperative pool.
+///
+/// ```swift
+/// let batcher = Batcher(model: model, inputName: "input", configuration: .init())
+/// let outputs = try await batcher.infer(tensor)   // tensor's first dimension is its row count
+/// ```
+public final class Batcher: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var maxBatchSize = 8
+        public var maxQueueDelay: Duration = .milliseconds(2)
+        public var maxQueueSize = 64
+        public var timeout: Duration = .seconds(30)
+        public init() {}
+    }
+
+    public enum BatcherError: Error, Equatable {
+        case queueFull
+        case timedOut
+        case stopped
+    }
+
+    /// Timings of one request, for metrics.
+    public struct Timing: Sendable {
+        public var queue: Duration
+        public var compute: Duration
+        public var batchSize: Int
+    }
+
+    private struct Pending {
+        let input: Tensor
+        let enqueued: ContinuousClock.Instant
+        let continuation: CheckedContinuation<([String: Tensor], Timing), Error>
+        var rows: Int { input.shape.first ?? 1 }
+    }
+
+    public let configuration: Configuration
+    let model: Model
+    let inputName: String
+    private let condition = NSCondition()
+    private var queue: [Pending] = []
+    private var queuedRows = 0
+    private var stopped = false
+    /// Called after each engine run with the batch's row count (metrics).
+    var onBatch: (@Sendable (Int) -> Void)?
+
+    public init(model: Model, inputName: String, configuration: Configuration) {
+        self.model = model
+        self.inputName = inputName
+        self.configuration = configuration
+        let thread = Thread { [weak self] in self?.loop() }
+        thread.name = "inference"
+        thread.start()
+    }
+
+    /// Rows waiting for the engine.
+    public var pendingRows: Int { condition.withLock { queuedRows } }
+
+    public func infer(_ input: Tensor) async throws -> ([String: Tensor], Timing) {
+        try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            defer { condition.unlock() }
+            let rows = input.shape.first ?? 1
+            guard !stopped else { return continuation.resume(throwing: BatcherError.stopped) }
+            guard queuedRows + rows <= configuration.maxQueueSize else { return continuation.resume(throwing: BatcherError.queueFull) }
+            queue.append(Pending(input: input, enqueued: .now, continuation: continuation))
+            queuedRows += rows
+            condition.signal()
+        }
+    }
+
+    /// Fails queued requests and ends the inference thread once the queue is empty.
+    public func stop() {
+        condition.withLock {
+            stopped = true
+            condition.broadcast()
+        }
+    }
+
+    private func loop() {
+        while let batch = nextBatch() { run(batch) }
+    }
+
+    /// Waits for requests, then for company until the oldest has waited `maxQueueDelay`.
+    private func nextBatch() -> [Pending]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty {
+            if stopped { return nil }
+            condition.wait()
+        }
+        let deadline = queue[0].enqueued + configuration.maxQueueDelay
+        while queuedRows < configuration.maxBatchSize && ContinuousClock.now < deadline && !stopped {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            condition.wait(until: Date().addingTimeInterval(Double(remaining.components.attoseconds) / 1e18 + Double(remaining.components.seconds)))
+        }
+        var batch: [Pending] = []
+        var rows = 0
+        let now = ContinuousClock.now
+        while let first = queue.first, batch.isEmpty || rows + first.rows <= configuration.maxBatchSize {
+            queue.removeFirst()
+            queuedRows -= first.rows
+            if now - first.enqueued > configuration.timeout {
+                first.continuation.resume(throwing: BatcherError.timedOut)
+                continue
+            }
+            batch.append(first)
+            rows += first.rows
+        }
+        return batch
+    }
+
+    private func run(_ batch: [Pending]) {
+        guard !batch.isEmpty else { return }
+        let start = ContinuousClock.now
+        let rows = batch.reduce(0) { $0 + $1.rows }
+        do {
+            let input = batch.count == 1 ? batch[0].input : try Self.concatenate(batch.map(\.input))
+            let outputs = try model.run([inputName: input])
+            let compute = ContinuousClock.now - start
+            onBatch?(rows)
+            var offset = 0
+            for p in batch {
+                var mine: [String: Tensor] = [:]
+                for (name, t) in outputs { mine[name] = batch.count == 1 ? t : Self.rows(of: t, from: offset, count: p.rows, total: rows) }
+                offset += p.rows
+                p.continuation.resume(returning: (mine, Timing(queue: start - p.enqueued, compute: compute, batchSize: rows)))
+            }
+        } catch {
+            for p in batch { p.continuation.resume(throwing: error) }
+        }
+    }
+
+    static func concatenate(_ tensors: [Tensor]) throws -> Tensor {
+        let first = tensors[0]
+        guard tensors.allSatisfy({ $0.dataType == first.dataType && Array($0.shape.dropFirst()) == Array(first.shape.dropFirst()) }) else {
+            throw ModelError.invalidInput("requests in one batch have different shapes")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(tensors.reduce(0) { $0 + $1.bytes.count })
+        for t in tensors { bytes += t.bytes }
+        return Tensor(shape: [tensors.reduce(0) { $0 + $1.shape[0] }] + first.shape.dropFirst(), dataType: first.dataType, bytes: bytes)
+    }
+
+    static func rows(of t: Tensor, from start: Int, count: Int, total: Int) -> Tensor {
+        let per = t.bytes.count / max(total, 1)
+        return Tensor(shape: [count] + t.shape.dropFirst(), dataType: t.dataType, bytes: Array(t.bytes[(start * per)..<((start + count) * per)]))
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import ModelEngine
+
+/// Open Inference Protocol tensors: JSON `data` (flat or nested) and the binary tensor extension.
+enum V2Tensor {
+    static let numericTypes: [String: Int] = ["BOOL": 1, "UINT8": 1, "UINT16": 2, "UINT32": 4, "UINT64": 8, "INT8": 1, "INT16": 2,
+                                              "INT32": 4, "INT64": 8, "FP16": 2, "FP32": 4, "FP64": 8, "BF16": 2]
+
+    /// Numbers of a (possibly nested) JSON list, in row-major order.
+    static func flatten(_ value: Any, path: String) throws -> [Double] {
+        var out: [Double] = []
+        func walk(_ v: Any, _ p: String) throws {
+            if let list = v as? [Any] {
+                for (i, item) in list.enumerated() { try walk(item, "\(p)[\(i)]") }
+            } else if let n = v as? NSNumber, !(v is String) {
+                let d = n.doubleValue
+                guard d.isFinite else { throw APIError.badRequest("\(p) is not a finite number") }
+                out.append(d)
+            } else {
+                throw APIError.badRequest("\(p) is not a number")
+            }
+        }
+        try walk(value, path)
+        return out
+    }
+
+    /// Strings of a (possibly nested) JSON list.
+    static func strings(_ value: Any, path: String) throws -> [String] {
+        if let s = value as? String { return [s] }
+        guard let list = value as? [Any] else { throw APIError.badRequest("\(path) must be a list of strings") }
+        return try list.enumerated().flatMap { try strings($0.element, path: "\(path)[\($0.offset)]") }
+    }
+
+    /// Numbers of a little-endian binary tensor.
+    static func numbers(_ bytes: ArraySlice<UInt8>, datatype: String) throws -> [Double] {
+        guard let size = numericTypes[datatype] else { throw APIError.badRequest("datatype \(datatype) is not numeric") }
+        guard bytes.count % size == 0 else { throw APIError.badRequest("binary data of \(bytes.count) bytes is not a whole number of \(datatype) elements") }
+        let raw = Array(bytes)
+        return raw.withUnsafeBytes { r -> [Double] in
+            let n = raw.count / size
+            switch datatype {
+            case "FP32": return (0..<n).map { Double(r.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self)) }
+            case "FP64": return (0..<n).map { r.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
+            case "INT64": return (0..<n).map { Double(r.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+            case "INT32": return (0..<n).map { Double(r.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
+            case "UINT8", "BOOL": return raw.map(Double.init)
+            case "INT8": return raw.map { Double(Int8(bitPattern: $0)) }
+            case "FP16": return (0..<n).map { Double(Float(Float16(bitPattern: r.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))) }
+            default: return (0..<n).map { _ in Double.nan }
+            }
+        }
+    }
+
+    /// Elements of a binary BYTES tensor: each a 4-byte little-endian length, then the bytes.
+    static func byteElements(_ bytes: ArraySlice<UInt8>) throws -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            guard bytes.endIndex - i >= 4 else { throw APIError.badRequest("truncated BYTES element length") }
+            let n = Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24
+            i += 4
+            guard n >= 0, bytes.endIndex - i >= n else { throw APIError.badRequest("BYTES element of \(n) bytes overruns the data") }
+            out.append(Array(bytes[i..<(i + n)]))
+            i += n
+        }
+        return out
+    }
+
+    static func encodeBytes(_ elements: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = []
+        for e in elements {
+            let n = UInt32(e.count)
+            out += [UInt8(n & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 24)]
+            out += e
+        }
+        return out
+    }
+}
