@@ -21,6 +21,15 @@ public struct ModelServer: Sendable {
 
     /// The application (exposed for tests, which run it on a free port).
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: ServerInfo.name),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    /// Every route, with JSON errors and metrics middleware.
+    func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: model.metrics))
@@ -32,18 +41,19 @@ public struct ModelServer: Sendable {
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: ServerInfo.name),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-            logger: logger)
+        router.get("/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        return router
     }
 
     /// Runs until SIGTERM or SIGINT: readiness turns false, then in-flight requests finish.
     public func run() async throws {
         // Shutdown runs in reverse order: the model service (readiness) first, then the HTTP server.
-        let group = ServiceGroup(configuration: .init(
-            services: [application(), model], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var config = ServiceGroupConfiguration(services: [application(), model], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // In-flight requests get this long to finish; then the process exits anyway.
+        config.maximumGracefulShutdownDuration = .milliseconds(Int(configuration.drainTimeoutSeconds * 1000))
+        let group = ServiceGroup(configuration: config)
         try await group.run()
     }
 }

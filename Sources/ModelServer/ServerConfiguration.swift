@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     public var readinessGraceSeconds: Double = 0
     /// Skip the artifact's SHA-256 check at start-up (it costs ~50 ms per 20 MB).
     public var skipVerify = false
+    /// After SIGTERM (and the readiness grace), seconds in-flight requests get to finish.
+    public var drainTimeoutSeconds: Double = 30
     /// Largest request body accepted (413 above it).
     public var maxBodyBytes = 16 << 20
     /// Largest image (width × height) decoded; larger ones are refused before decoding (413).
@@ -31,6 +33,7 @@ public struct ServerConfiguration: Sendable {
         if let v = env["MODEL_DIR"] { modelDirectory = URL(fileURLWithPath: v) }
         if let v = env["READINESS_GRACE_SECONDS"].flatMap(Double.init) { readinessGraceSeconds = v }
         if let v = env["SKIP_VERIFY"] { skipVerify = ["1", "true", "yes"].contains(v.lowercased()) }
+        if let v = env["DRAIN_TIMEOUT_SECONDS"].flatMap(Double.init), v > 0 { drainTimeoutSeconds = v }
         if let v = env["MAX_BODY_BYTES"].flatMap(Int.init), v > 0 { maxBodyBytes = v }
         if let v = env["MAX_IMAGE_PIXELS"].flatMap(Int.init), v > 0 { maxPixels = v }
         if let v = env["MAX_BATCH_SIZE"].flatMap(Int.init), v > 0 { batching.maxBatchSize = v }
