@@ -1,8 +1,9 @@
 import CSpng
 import CTurboJPEG
 
-/// Decodes JPEG (libjpeg-turbo) and PNG (libspng) into RGB, refusing oversized images before
-/// decoding their pixels.
+/// Decodes JPEG (libjpeg-turbo) and PNG (libspng) into RGB — grayscale, palette, RGBA and CMYK
+/// become RGB, and JPEGs are turned upright by their EXIF orientation — refusing oversized images
+/// before decoding their pixels.
 ///
 /// ```swift
 /// let image = try ImageDecoder(maxPixels: 40_000_000).decode(bytes, minShorterSide: 256)
@@ -16,11 +17,13 @@ public struct ImageDecoder: Sendable {
     }
 
     /// Decodes `data`. With `minShorterSide`, a large JPEG is scaled down in the DCT domain
-    /// (by 1/2, 1/4 or 1/8) while its shorter side stays at least twice that long, so the
+    /// (by 1/2, 1/4 or 1/8) while its shorter side stays at least four times that long, so the
     /// antialiased resize that follows still sees enough detail.
     public func decode(_ data: [UInt8], minShorterSide: Int? = nil) throws -> RGBImage {
         guard !data.isEmpty else { throw ImageError.empty }
-        if data.starts(with: [0xFF, 0xD8, 0xFF]) { return try decodeJPEG(data, minShorterSide: minShorterSide) }
+        if data.starts(with: [0xFF, 0xD8, 0xFF]) {
+            return Orientation.apply(Orientation.exif(data), to: try decodeJPEG(data, minShorterSide: minShorterSide))
+        }
         if data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return try decodePNG(data) }
         throw ImageError.unsupportedFormat
     }
@@ -42,7 +45,7 @@ public struct ImageDecoder: Sendable {
         if let target = minShorterSide {
             for denom in [8, 4, 2] {
                 let (cw, ch) = ((sw + denom - 1) / denom, (sh + denom - 1) / denom)
-                if min(cw, ch) >= target * 2 {
+                if min(cw, ch) >= target * 4 {
                     (sw, sh) = (cw, ch)
                     break
                 }

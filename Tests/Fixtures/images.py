@@ -8,13 +8,14 @@ little-endian float32 CHW tensor of the demo model's input that Pillow's pipelin
 from that file. Also writes grayscale, RGBA and palette variants.
 """
 import io
+import json
 import os
 import sys
 
 import numpy as np
 from PIL import Image
 
-STAMP = "images-v2"
+STAMP = "images-v4"
 
 
 def main():
@@ -25,7 +26,6 @@ def main():
         return 0
     os.makedirs(out, exist_ok=True)
     sys.path.insert(0, model_dir)
-    import json
     import check_model
     manifest = json.load(open(os.path.join(model_dir, "model.json")))
     photos = {
@@ -37,16 +37,34 @@ def main():
         "chelsea_palette.png": check_model.photo("chelsea").convert("P"),
         "camera_gray.jpg": check_model.photo("camera"),
         "hubble_large.jpg": check_model.photo("hubble_deep_field").resize((1400, 1100)),
+        "hubble_huge.jpg": check_model.photo("hubble_deep_field").resize((2600, 2200)),  # decoded at 1/2 in the DCT domain
+        "coffee_exif6.jpg": check_model.photo("coffee").rotate(90, expand=True),  # stored sideways, tagged upright
     }
+    import onnxruntime as ort
+    from PIL import ImageOps
+    session = ort.InferenceSession(os.path.join(model_dir, manifest["artifact"]["file"]), providers=["CPUExecutionProvider"])
+    with open(os.path.join(model_dir, manifest["labels"])) as f:
+        labels = [line.rstrip("\n") for line in f]
     for name, image in photos.items():
         path = os.path.join(out, name)
-        if name.endswith(".jpg"):
+        if name == "coffee_exif6.jpg":
+            exif = Image.Exif()
+            exif[0x0112] = 6
+            image.save(path, quality=92, exif=exif)
+        elif name.endswith(".jpg"):
             image.convert("RGB" if image.mode not in ("L", "RGB") else image.mode).save(path, quality=92)
         else:
             image.save(path)
         # Pillow reads the file back, exactly as the Python reference server would.
-        x = check_model.preprocess(Image.open(path), manifest)
+        x = check_model.preprocess(ImageOps.exif_transpose(Image.open(path)), manifest)
         x.astype("<f4").tofile(os.path.join(out, os.path.splitext(name)[0] + ".f32"))
+        # The Python reference's answer: Pillow preprocessing + onnxruntime, softmax top-5.
+        logits = session.run(None, {manifest["input"]["name"]: x})[0][0]
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        top = [{"index": int(i), "label": labels[i], "score": float(probs[i])} for i in np.argsort(-probs)[:5]]
+        with open(os.path.join(out, os.path.splitext(name)[0] + ".top5.json"), "w") as f:
+            json.dump(top, f)
     with open(stamp, "w") as f:
         f.write(STAMP)
     print(f"{out}: {len(photos)} images")
