@@ -31,6 +31,8 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/model-fetch"))
     ap.add_argument("--markdown")
     args = ap.parse_args()
+    import logging
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -20,7 +20,7 @@ struct FlaskRoutes {
             let inference = try model.requireInference()
             let top = try await inference.classify(images: images, topK: 3)
             let ms = Int(((ContinuousClock.now - start) / .milliseconds(1)).rounded())
-            let perImage: [[[Any]]] = top.map { $0.map { [$0.label, Double(($0.score * 100 * 1000).rounded() / 1000)] } }
+            let perImage: [[[Any]]] = top.map { $0.map { [$0.label, (Double($0.score) * 100_000).rounded() / 1000] } }
             let body = try JSONSerialization.data(withJSONObject: ["result": [perImage, "Computed in \(ms) ms"]])
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }

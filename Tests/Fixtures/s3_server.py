@@ -26,6 +26,8 @@ POLICY = {
 
 
 def main():
+    import logging
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request in CI logs
     fixtures = sys.argv[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
