@@ -72,7 +72,7 @@ public final class ModelService: Service, Sendable {
             let m = classifier.directory.manifest
             logger.info("model ready", metadata: [
                 "model": "\(m.name)", "version": "\(m.version)", "sha256": "\(m.artifact.sha256)",
-                "seconds": "\((ContinuousClock.now - start).formatted(.units(allowed: [.milliseconds])))",
+                "load_time": "\((ContinuousClock.now - start).formatted(.units(allowed: [.milliseconds])))",
             ])
         } catch {
             state.withLock { $0 = .failed("\(error)") }

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-STAMP = "images-v4"
+STAMP = "images-v5"
 
 
 def main():
@@ -39,6 +39,7 @@ def main():
         "hubble_large.jpg": check_model.photo("hubble_deep_field").resize((1400, 1100)),
         "hubble_huge.jpg": check_model.photo("hubble_deep_field").resize((2600, 2200)),  # decoded at 1/2 in the DCT domain
         "coffee_exif6.jpg": check_model.photo("coffee").rotate(90, expand=True),  # stored sideways, tagged upright
+        "chelsea_cmyk.jpg": check_model.photo("chelsea").convert("CMYK"),
     }
     import onnxruntime as ort
     from PIL import ImageOps
@@ -52,7 +53,7 @@ def main():
             exif[0x0112] = 6
             image.save(path, quality=92, exif=exif)
         elif name.endswith(".jpg"):
-            image.convert("RGB" if image.mode not in ("L", "RGB") else image.mode).save(path, quality=92)
+            image.convert(image.mode if image.mode in ("L", "RGB", "CMYK") else "RGB").save(path, quality=92)
         else:
             image.save(path)
         # Pillow reads the file back, exactly as the Python reference server would.

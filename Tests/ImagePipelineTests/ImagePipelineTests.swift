@@ -11,7 +11,7 @@ struct ImagePipelineTests {
     static let demo = Preprocessor(resizeShorter: 256, crop: (224, 224), mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5])
 
     static let files = ["coffee.jpg", "camera.png", "rocket.jpg", "motorcycle.png", "astronaut_rgba.png",
-                        "chelsea_palette.png", "camera_gray.jpg", "hubble_large.jpg", "hubble_huge.jpg", "coffee_exif6.jpg"]
+                        "chelsea_palette.png", "camera_gray.jpg", "hubble_large.jpg", "hubble_huge.jpg", "coffee_exif6.jpg", "chelsea_cmyk.jpg"]
 
     @Test("matches Pillow's preprocessing", arguments: files)
     func matchesPillow(file: String) throws {

@@ -12,7 +12,7 @@ import Testing
 @Suite("Agreement with Pillow + onnxruntime")
 struct AgreementTests {
     static let files = ["coffee.jpg", "camera.png", "rocket.jpg", "motorcycle.png", "astronaut_rgba.png", "chelsea_palette.png",
-                        "camera_gray.jpg", "hubble_large.jpg", "hubble_huge.jpg", "coffee_exif6.jpg"]
+                        "camera_gray.jpg", "hubble_large.jpg", "hubble_huge.jpg", "coffee_exif6.jpg", "chelsea_cmyk.jpg"]
     static let classifier: Classifier? = try? Classifier(directory: ModelDirectory(Paths.demoModel))
 
     @Test(arguments: files)

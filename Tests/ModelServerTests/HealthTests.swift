@@ -57,4 +57,47 @@ struct HealthTests {
         #expect(!process.isRunning)
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
     }
+
+    @Test("SIGTERM: readiness 503 at once, in-flight requests finish, then exit 0")
+    func drain() async throws {
+        try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-server first")
+        try #require(Paths.demoArtifactExists && Paths.imagesExist, "run `make model test-data`")
+        let port = try freePort()
+        let process = Process()
+        process.executableURL = Paths.binary
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--model-dir", Paths.demoModel.path, "--log-level", "warning"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["READINESS_GRACE_SECONDS": "1.5", "DRAIN_TIMEOUT_SECONDS": "20"]) { $1 }
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let base = URL(string: "http://127.0.0.1:\(port)")!
+        var up = false
+        for _ in 0..<1800 where !up {
+            up = (try? await http("GET", base.appendingPathComponent("v2/health/ready")))?.status == 200
+            if !up { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        try #require(up, "server did not become ready")
+        // A slow request: 24 images in one multipart form.
+        let boundary = "drain-\(UUID().uuidString)"
+        var form = Data()
+        let jpeg = try Data(contentsOf: Paths.image("coffee.jpg"))
+        for i in 0..<24 {
+            form += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"f\(i)\"; filename=\"c.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8) + jpeg + Data("\r\n".utf8)
+        }
+        form += Data("--\(boundary)--\r\n".utf8)
+        let inFlight = Task {
+            try await http("POST", base.appendingPathComponent("v1/models/efficientnet-lite0:classify"), body: form,
+                           headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"])
+        }
+        try await Task.sleep(for: .milliseconds(30))
+        kill(process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await http("GET", base.appendingPathComponent("v2/health/ready")).status == 503)
+        #expect(try await http("GET", base).text == "Healthy")
+        let finished = try await inFlight.value
+        #expect(finished.status == 200, "in-flight request: \(finished.status) \(finished.text)")
+        #expect((jsonObject(finished.body)["predictions"] as? [Any])?.count == 24)
+        for _ in 0..<600 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+    }
 }

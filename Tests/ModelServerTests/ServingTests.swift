@@ -172,4 +172,19 @@ struct ServingTests {
             #expect(rejected.allSatisfy { $0.headers["retry-after"] == "1" && (jsonObject($0.body)["error"] as? String)?.contains("capacity") == true })
         }
     }
+
+    @Test("a request that waits in the queue past its timeout gets 503")
+    func queueTimeout() async throws {
+        try await serve(configure: { $0.batching.timeout = .milliseconds(1); $0.batching.maxBatchSize = 1 }) { base in
+            let url = base.appendingPathComponent("v1/models/efficientnet-lite0:classify")
+            let jpeg = try Data(contentsOf: Paths.image("coffee.jpg"))
+            let results = try await withThrowingTaskGroup(of: HTTPResult.self) { group in
+                for _ in 0..<12 { group.addTask { try await http("POST", url, body: jpeg, headers: ["Content-Type": "image/jpeg"]) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let timedOut = results.filter { $0.status == 503 && (jsonObject($0.body)["error"] as? String)?.contains("waited too long") == true }
+            #expect(!timedOut.isEmpty, "12 concurrent requests, one at a time, 1 ms timeout: none timed out")
+            #expect(results.allSatisfy { $0.status == 200 || $0.status == 503 })
+        }
+    }
 }
