@@ -38,20 +38,8 @@ struct HealthTests {
     func gracefulShutdown(signal: Int32) async throws {
         try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-server first")
         try #require(Paths.demoArtifactExists, "the demo model is missing: run `make model`")
-        let port = try freePort()
-        let process = Process()
-        process.executableURL = Paths.binary
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--model-dir", Paths.demoModel.path, "--log-level", "warning"]
-        try process.run()
+        let (process, _) = try await startServerProcess()
         defer { if process.isRunning { process.terminate() } }
-        let base = URL(string: "http://127.0.0.1:\(port)")!
-        var up = false
-        // Generous: under the full parallel test suite a debug build loads slowly.
-        for _ in 0..<1800 where !up {
-            up = (try? await http("GET", base.appendingPathComponent("v2/health/ready")))?.status == 200
-            if !up { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        try #require(up, "server did not become ready")
         kill(process.processIdentifier, signal)
         for _ in 0..<100 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!process.isRunning)
@@ -62,20 +50,8 @@ struct HealthTests {
     func drain() async throws {
         try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-server first")
         try #require(Paths.demoArtifactExists && Paths.imagesExist, "run `make model test-data`")
-        let port = try freePort()
-        let process = Process()
-        process.executableURL = Paths.binary
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--model-dir", Paths.demoModel.path, "--log-level", "warning"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["READINESS_GRACE_SECONDS": "1.5", "DRAIN_TIMEOUT_SECONDS": "20"]) { $1 }
-        try process.run()
+        let (process, base) = try await startServerProcess(environment: ["READINESS_GRACE_SECONDS": "1.5", "DRAIN_TIMEOUT_SECONDS": "20"])
         defer { if process.isRunning { process.terminate() } }
-        let base = URL(string: "http://127.0.0.1:\(port)")!
-        var up = false
-        for _ in 0..<1800 where !up {
-            up = (try? await http("GET", base.appendingPathComponent("v2/health/ready")))?.status == 200
-            if !up { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        try #require(up, "server did not become ready")
         // A slow request: 24 images in one multipart form.
         let boundary = "drain-\(UUID().uuidString)"
         var form = Data()
@@ -99,5 +75,23 @@ struct HealthTests {
         for _ in 0..<600 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!process.isRunning)
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+    }
+
+    /// Starts the real `model-server` binary on a free port and waits until it is ready.
+    func startServerProcess(environment: [String: String] = [:]) async throws -> (Process, URL) {
+        let port = try freePort()
+        let process = Process()
+        process.executableURL = Paths.binary
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--model-dir", Paths.demoModel.path, "--log-level", "warning"]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        try process.run()
+        let base = URL(string: "http://127.0.0.1:\(port)")!
+        // Generous: under the full parallel test suite a debug build loads slowly.
+        for _ in 0..<1800 {
+            if (try? await http("GET", base.appendingPathComponent("v2/health/ready")))?.status == 200 { return (process, base) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        throw URLError(.timedOut, userInfo: [NSLocalizedDescriptionKey: "model-server did not become ready"])
     }
 }
