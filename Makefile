@@ -8,12 +8,12 @@ PY := $(VENV)/bin/python
 MODEL_DIR := models/efficientnet-lite0
 PORT ?= 8080
 
-.PHONY: help setup apt venv model check-model test-data build release test run conformance-report proto bench-engine clean
+.PHONY: help setup apt venv model check-model test-data build release test run conformance-report proto bench-engine clean lint-venv validate container-test
 
 help:
 	@echo "make run    set up everything, build, and serve the demo model on :$(PORT)"
 	@echo "make test   set up everything and run all tests"
-	@echo "other targets: setup model check-model test-data build release conformance-report bench-engine clean"
+	@echo "other targets: setup model check-model test-data build release validate container-test conformance-report bench-engine clean"
 
 setup: apt venv
 
@@ -60,7 +60,22 @@ build: apt
 release: apt
 	swift build -c release
 
-test: setup check-model test-data
+# Linters for the manifests, the Dockerfile and the pipelines (their own venv: checkov is large).
+LINT_VENV := .venv-lint
+lint-venv: $(LINT_VENV)/.installed
+$(LINT_VENV)/.installed: k8s/requirements.txt
+	python3 -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install -q --disable-pip-version-check -r k8s/requirements.txt
+	touch $@
+
+validate: lint-venv
+	bash k8s/validate.sh
+
+# Builds the real Dockerfile's runtime stage with podman and checks the running container.
+container-test: model test-data
+	bash Tests/Container/run.sh
+
+test: setup check-model test-data validate container-test
 	swift build --build-tests
 	swift test --skip-build
 
@@ -84,4 +99,4 @@ bench-engine: setup model release
 	bench/engine --markdown .cache/bench-engine.md
 
 clean:
-	rm -rf .build .cache $(VENV) $(MODEL_DIR)/model.onnx
+	rm -rf .build .build-static .cache $(VENV) $(LINT_VENV) $(MODEL_DIR)/model.onnx

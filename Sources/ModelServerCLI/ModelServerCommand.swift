@@ -13,7 +13,7 @@ struct ModelServerCommand: AsyncParsableCommand {
         commandName: "model-server",
         abstract: "Serve an ONNX image classifier over HTTP (Flask-compatible and Open Inference Protocol).",
         version: ServerInfo.version,
-        subcommands: [Serve.self, Infer.self, EngineBench.self],
+        subcommands: [Serve.self, Infer.self, Probe.self, EngineBench.self],
         defaultSubcommand: Serve.self)
 
     static func main() async {
