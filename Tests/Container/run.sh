@@ -29,24 +29,48 @@ cp models/efficientnet-lite0/{model.onnx,model.json,labels.txt} "$work/model/mod
 
 if ! "${podman[@]}" image exists debian:bookworm-slim; then
   echo "== base image: debootstrap bookworm (minbase)"
-  mirror=$(grep -rhoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | head -1 || true)
+  # The mirror apt already uses (deb822 `URIs:` or one-line `deb` entries; comments ignored).
+  mirror=$(grep -hE '^[[:space:]]*(URIs:|deb[[:space:]])' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null \
+    | grep -oE 'https?://[^ ]+/debian/?([[:space:]]|$)' | head -1 | tr -d '[:space:]' || true)
   rm -rf "$work/rootfs"
-  debootstrap --variant=minbase bookworm "$work/rootfs" "${mirror:-http://deb.debian.org/debian}" >/dev/null
+  echo "mirror: ${mirror:-http://deb.debian.org/debian}"
+  debootstrap --variant=minbase bookworm "$work/rootfs" "${mirror:-http://deb.debian.org/debian}" >"$work/debootstrap.log" 2>&1 \
+    || { tail -20 "$work/debootstrap.log"; exit 1; }
+  # Make it what debian:bookworm-slim is: no docs, man pages, locales or apt lists, and dpkg
+  # told to skip them in later installs too.
+  cat > "$work/rootfs/etc/dpkg/dpkg.cfg.d/docker-slim" <<'SLIM'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/lintian/*
+SLIM
+  # And, as the official image does, apt deletes downloaded packages and its caches after use.
+  cat > "$work/rootfs/etc/apt/apt.conf.d/docker-clean" <<'CLEAN'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+CLEAN
+  find "$work/rootfs/usr/share/doc" -type f ! -name copyright -delete
+  rm -rf "$work/rootfs"/usr/share/{man,info,locale,lintian}/* "$work/rootfs"/var/lib/apt/lists/* "$work/rootfs"/var/cache/apt/*
   tar -C "$work/rootfs" -c . | "${podman[@]}" import - debian:bookworm-slim >/dev/null
   rm -rf "$work/rootfs"
 fi
 
 echo "== podman build (runtime stage of ./Dockerfile)"
-"${podman[@]}" build --isolation chroot --target runtime \
+"${podman[@]}" build --isolation chroot --format docker --target runtime \
   --build-context build="$work/build" --build-context model="$work/model" \
   -t "$image" -f Dockerfile . >"$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }
 size=$("${podman[@]}" image inspect "$image" --format '{{.Size}}')
-echo "image size: $((size / 1000000)) MB"
+base=$("${podman[@]}" image inspect debian:bookworm-slim --format '{{.Size}}')
+echo "image size: $((size / 1000000)) MB (base $((base / 1000000)) MB, model-server $(( $(stat -c %s "$work/build/out/model-server") / 1000000 )) MB, model $(( $(stat -c %s "$work/model/models/model/model.onnx") / 1000000 )) MB)"
 
 echo "== run"
 "${podman[@]}" rm -f model-server-test >/dev/null 2>&1 || true
 "${podman[@]}" run -d --name model-server-test --cgroup-manager cgroupfs --runtime runc \
-  --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --read-only -p 127.0.0.1:$port:8080 "$image" >/dev/null
+  --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --read-only -p 127.0.0.1:$port:8080 "$image" >/dev/null 2>"$work/run.log"
 cleanup() { "${podman[@]}" rm -f model-server-test >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; "${podman[@]}" logs model-server-test 2>&1 | tail -20; exit 1; }
@@ -57,11 +81,13 @@ for _ in $(seq 1 120); do
 done
 [ "$(curl -s "127.0.0.1:$port/")" = Healthy ] || fail "GET / is not Healthy"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$port/v2/health/ready")" = 200 ] || fail "never ready"
-uid=$("${podman[@]}" exec model-server-test /usr/local/bin/model-server probe && "${podman[@]}" top model-server-test uid | tail -1 | tr -d ' ')
+"${podman[@]}" exec model-server-test /usr/local/bin/model-server probe || fail "model-server probe (the HEALTHCHECK command) failed"
+uid=$("${podman[@]}" exec model-server-test cat /proc/1/status | awk '/^Uid:/ {print $2}')
 [ "$uid" = 10001 ] || fail "runs as UID '$uid', not 10001"
 top=$(curl -s -H 'Content-Type: image/jpeg' --data-binary @.cache/images/coffee.jpg "127.0.0.1:$port/v1/models/efficientnet-lite0:classify?top_k=1")
 echo "$top" | grep -q '"index":967' || fail "coffee.jpg classified as $top"
-health=$("${podman[@]}" healthcheck run model-server-test >/dev/null 2>&1 && echo healthy || echo unhealthy)
+"${podman[@]}" healthcheck run model-server-test >/dev/null 2>>"$work/run.log" || fail "the image's HEALTHCHECK does not pass"
+health=healthy
 
 start=$(date +%s)
 "${podman[@]}" stop -t 20 model-server-test >/dev/null
