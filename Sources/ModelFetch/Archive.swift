@@ -43,9 +43,9 @@ public enum Archive {
         var tar = Data()
         try inflate(input) { tar.append($0) }
         let entries = try TarReader.entries(tar)
+        // Check every entry before writing anything, so a refused archive leaves nothing behind.
         for e in entries {
-            guard let target = safeDestination(directory, e.name) else { throw FetchError.archive("entry '\(e.name)' would land outside \(directory.path)") }
-            _ = target
+            guard safeDestination(directory, e.name) != nil else { throw FetchError.archive("entry '\(e.name)' would land outside \(directory.path)") }
             if e.kind == .symlink {
                 let parent = e.name.split(separator: "/").dropLast().joined(separator: "/")
                 guard normalize(parent.isEmpty ? e.linkTarget : "\(parent)/\(e.linkTarget)") != nil else {
