@@ -76,7 +76,7 @@ extension Planner {
         let prim = try Primitive.reorder(from: other.md, to: md)
         emit("copy \(other.name)", reads: [other], writes: [out]) { b in
             let call = PrimitiveCall(prim, [(Arg.src, try b.memory(other)), (Arg.dst, try b.memory(out))])
-            return { call.run($0) }
+            return { try call.run($0) }
         }
         return out
     }

@@ -183,10 +183,10 @@ struct PrimitiveCall {
         self.args = args.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.handle) }
     }
 
-    func run(_ stream: DNNLStream) {
+    func run(_ stream: DNNLStream) throws {
         let status = args.withUnsafeBufferPointer {
             dnnl_primitive_execute(primitive.handle, stream.handle, Int32($0.count), $0.baseAddress)
         }
-        precondition(status == dnnl_success, "dnnl_primitive_execute failed: \(status.rawValue)")
+        try check(status, "primitive_execute")
     }
 }

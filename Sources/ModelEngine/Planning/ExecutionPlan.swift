@@ -10,7 +10,7 @@ final class ExecutionPlan {
     private let stream: DNNLStream
     private let arena: AlignedBuffer
     private let scratch: AlignedBuffer
-    private let calls: [(DNNLStream) -> Void]
+    private let calls: [(DNNLStream) throws -> Void]
     /// Keeps the planned values alive: they own the constant buffers (weights) the calls read.
     private let steps: [Step]
     private let binder: Binder
@@ -68,7 +68,12 @@ final class ExecutionPlan {
             }
             t.bytes.withUnsafeBytes { binder.pointer(v).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         }
-        for call in calls { call(stream) }
+        do {
+            for call in calls { try call(stream) }
+        } catch {
+            dnnl_stream_wait(stream.handle)
+            throw error
+        }
         dnnl_stream_wait(stream.handle)
         var result: [String: Tensor] = [:]
         for (name, v) in outputs {

@@ -5,7 +5,7 @@ struct Step {
     var name: String
     var reads: [Value]
     var writes: [Value]
-    var bind: (Binder) throws -> (DNNLStream) -> Void
+    var bind: (Binder) throws -> (DNNLStream) throws -> Void
 }
 
 /// Builds the steps of an ``ExecutionPlan`` for one set of input shapes.
@@ -112,12 +112,12 @@ final class Planner {
         let prim = try Primitive.reorder(from: v.md, to: md)
         emit("reorder \(v.name)", reads: [v], writes: [out]) { b in
             let call = PrimitiveCall(prim, [(Arg.src, try b.memory(v)), (Arg.dst, try b.memory(out))])
-            return { call.run($0) }
+            return { try call.run($0) }
         }
         return out
     }
 
-    func emit(_ name: String, reads: [Value], writes: [Value], bind: @escaping (Binder) throws -> (DNNLStream) -> Void) {
+    func emit(_ name: String, reads: [Value], writes: [Value], bind: @escaping (Binder) throws -> (DNNLStream) throws -> Void) {
         steps.append(Step(name: name, reads: reads, writes: writes, bind: bind))
     }
 
@@ -128,7 +128,7 @@ final class Planner {
             var args = try (reads + writes).map { ($0.0, try b.memory($0.1)) }
             if let pad = try b.scratchpad(prim) { args.append((Arg.scratchpad, pad)) }
             let call = PrimitiveCall(prim, args)
-            return { call.run($0) }
+            return { try call.run($0) }
         }
     }
 
@@ -162,7 +162,16 @@ final class Planner {
         }
         if let alias = try planAlias(node, ins) { define(node.outputs[0], alias); return }
         let plainIns = try ins.map { try $0.map(plain) }
-        let probe = try ReferenceKernels.run(node, plainIns.map { $0.map { $0.constant ?? Tensor(zeros: $0.shape, dataType: $0.type) } }, opset: graph.opset)
+        // Output shapes come from running the kernel once on stand-in data: zeros (safe for
+        // indices), or ones where zeros fail (integer division).
+        func standIn(_ fill: Int64) -> [Tensor?] {
+            plainIns.map { $0.map { v in v.constant ?? (fill == 0 ? Tensor(zeros: v.shape, dataType: v.type)
+                : ReferenceKernels.filled(v.shape, with: Arithmetic.tensor([], v.type, ints: [fill]))) } }
+        }
+        let probe: [Tensor]
+        do { probe = try ReferenceKernels.run(node, standIn(0), opset: graph.opset) } catch {
+            probe = try ReferenceKernels.run(node, standIn(1), opset: graph.opset)
+        }
         let outs = zip(node.outputs, probe).map { name, t in newValue(name, shape: t.shape, type: t.dataType) }
         for (name, v) in zip(node.outputs, outs) where !name.isEmpty { define(name, v) }
         let opset = graph.opset
@@ -171,7 +180,12 @@ final class Planner {
             let outPtrs = outs.map { b.pointer($0) }
             return { _ in
                 let tensors = ptrs.map { $0.map { $0.v.constant ?? Tensor(shape: $0.v.shape, dataType: $0.v.type, bytes: Array(UnsafeRawBufferPointer(start: $0.p, count: $0.v.count * $0.v.type.size))) } }
-                let results = try! ReferenceKernels.run(node, tensors, opset: opset)
+                // Data-dependent failures (an integer division by zero, an index out of range)
+                // become errors of this run, never a crash of the process.
+                let results: [Tensor]
+                do { results = try ReferenceKernels.run(node, tensors, opset: opset) } catch {
+                    throw ModelError.invalidInput("\(node.opType) '\(node.name)': \(error)")
+                }
                 for (r, p) in zip(results, outPtrs) { r.bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
             }
         }
@@ -237,7 +251,7 @@ enum Reorder {
         try bytes.withUnsafeMutableBytes { src in
             let call = PrimitiveCall(prim, [(Arg.src, try Memory(from, src.baseAddress)), (Arg.dst, try Memory(to, out.pointer))])
             let stream = try DNNLStream()
-            call.run(stream)
+            try call.run(stream)
             dnnl_stream_wait(stream.handle)
         }
         return out
