@@ -19,13 +19,23 @@ public struct ModelServer: Sendable {
         self.model = ModelService(configuration: configuration, logger: logger)
     }
 
-    /// The application (exposed for tests, which run it on a free port).
-    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+    /// The services to run: the HTTP application, a metrics-only application when
+    /// `metricsPort` is set, and the model service last (it is shut down first).
+    /// `onServerRunning` reports the main server's bound port (tests bind port 0).
+    public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
+        var services: [any Service] = [Application(
             router: makeRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: ServerInfo.name),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-            logger: logger)
+            logger: logger)]
+        if let metricsPort = configuration.metricsPort {
+            let router = Router()
+            addMetricsRoute(to: router)
+            services.append(Application(router: router, configuration: .init(address: .hostname(configuration.host, port: metricsPort), serverName: ServerInfo.name),
+                                        logger: logger))
+        }
+        services.append(model)
+        return services
     }
 
     /// Every route, with JSON errors and metrics middleware.
@@ -33,24 +43,29 @@ public struct ModelServer: Sendable {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: model.metrics))
+        if !configuration.apiKeys.isEmpty { router.add(middleware: AuthMiddleware(keys: configuration.apiKeys)) }
         HealthRoutes(service: model).add(to: router)
         FlaskRoutes(model: model, limits: configuration).add(to: router)
         KServeV1Routes(model: model, limits: configuration).add(to: router)
         OpenInferenceRoutes(model: model, limits: configuration).add(to: router)
-        let metrics = model.metrics
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
-        }
+        if configuration.metricsPort == nil { addMetricsRoute(to: router) }
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         return router
     }
 
+    private func addMetricsRoute(to router: Router<BasicRequestContext>) {
+        let metrics = model.metrics
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+        }
+    }
+
     /// Runs until SIGTERM or SIGINT: readiness turns false, then in-flight requests finish.
     public func run() async throws {
         // Shutdown runs in reverse order: the model service (readiness) first, then the HTTP server.
-        var config = ServiceGroupConfiguration(services: [application(), model], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var config = ServiceGroupConfiguration(services: services(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // In-flight requests get this long to finish; then the process exits anyway.
         config.maximumGracefulShutdownDuration = .milliseconds(Int(configuration.drainTimeoutSeconds * 1000))
         let group = ServiceGroup(configuration: config)

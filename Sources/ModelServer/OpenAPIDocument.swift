@@ -137,8 +137,17 @@ enum OpenAPIDocument {
      },
      "503": {
       "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
      }
-    }
+    },
+    "security": [
+     {
+      "apiKey": []
+     },
+     {}
+    ]
    }
   },
   "/v1/models/{model}": {
@@ -173,8 +182,17 @@ enum OpenAPIDocument {
      },
      "503": {
       "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
      }
-    }
+    },
+    "security": [
+     {
+      "apiKey": []
+     },
+     {}
+    ]
    }
   },
   "/v1/models/{model}:predict": {
@@ -231,8 +249,17 @@ enum OpenAPIDocument {
      },
      "503": {
       "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
      }
-    }
+    },
+    "security": [
+     {
+      "apiKey": []
+     },
+     {}
+    ]
    }
   },
   "/v1/models/{model}:classify": {
@@ -304,8 +331,17 @@ enum OpenAPIDocument {
      },
      "503": {
       "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
      }
-    }
+    },
+    "security": [
+     {
+      "apiKey": []
+     },
+     {}
+    ]
    }
   },
   "/v2": {
@@ -356,8 +392,17 @@ enum OpenAPIDocument {
      },
      "503": {
       "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
      }
-    }
+    },
+    "security": [
+     {
+      "apiKey": []
+     },
+     {}
+    ]
    }
   },
   "/v2/models/{model}/ready": {
@@ -436,8 +481,17 @@ enum OpenAPIDocument {
      },
      "503": {
       "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
      }
-    }
+    },
+    "security": [
+     {
+      "apiKey": []
+     },
+     {}
+    ]
    }
   },
   "/v2/models/{model}/versions/{version}": {
@@ -460,8 +514,17 @@ enum OpenAPIDocument {
      },
      "503": {
       "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
      }
-    }
+    },
+    "security": [
+     {
+      "apiKey": []
+     },
+     {}
+    ]
    }
   },
   "/v2/models/{model}/versions/{version}/ready": {
@@ -546,8 +609,17 @@ enum OpenAPIDocument {
      },
      "503": {
       "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
      }
-    }
+    },
+    "security": [
+     {
+      "apiKey": []
+     },
+     {}
+    ]
    }
   }
  },
@@ -878,6 +950,13 @@ enum OpenAPIDocument {
       "type": "array"
      }
     }
+   }
+  },
+  "securitySchemes": {
+   "apiKey": {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "Only when the server runs with API_KEYS or API_KEYS_FILE; X-API-Key: KEY is accepted too. Probes, metadata and /metrics stay open."
    }
   }
  }

@@ -20,19 +20,29 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes = 16 << 20
     /// Largest image (width × height) decoded; larger ones are refused before decoding (413).
     public var maxPixels = 40_000_000
+    /// API keys for the prediction routes; empty means no authentication.
+    public var apiKeys: [String] = []
+    /// Serve `/metrics` on this port instead of the main one (nil: on the main port).
+    public var metricsPort: Int?
     /// Dynamic batching: rows per engine call, wait for company, queue bound, per-request timeout.
     public var batching = Batcher.Configuration()
 
     public init() {}
 
     /// Reads `HOST`, `PORT`, `MODEL_DIR`, `READINESS_GRACE_SECONDS`, `SKIP_VERIFY`, `MAX_BODY_BYTES`,
-    /// `MAX_IMAGE_PIXELS`, `MAX_BATCH_SIZE`, `MAX_QUEUE_DELAY_MS`, `MAX_QUEUE_SIZE`, `REQUEST_TIMEOUT_SECONDS`.
+    /// `MAX_IMAGE_PIXELS`, `MAX_BATCH_SIZE`, `MAX_QUEUE_DELAY_MS`, `MAX_QUEUE_SIZE`, `REQUEST_TIMEOUT_SECONDS`,
+    /// `DRAIN_TIMEOUT_SECONDS`, `API_KEYS` (comma-separated), `API_KEYS_FILE` (one per line), `METRICS_PORT`.
     public init(environment env: [String: String]) {
         if let v = env["HOST"] { host = v }
         if let v = env["PORT"].flatMap(Int.init) { port = v }
         if let v = env["MODEL_DIR"] { modelDirectory = URL(fileURLWithPath: v) }
         if let v = env["READINESS_GRACE_SECONDS"].flatMap(Double.init) { readinessGraceSeconds = v }
         if let v = env["SKIP_VERIFY"] { skipVerify = ["1", "true", "yes"].contains(v.lowercased()) }
+        if let v = env["API_KEYS"] { apiKeys += v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        if let path = env["API_KEYS_FILE"], let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            apiKeys += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        }
+        if let v = env["METRICS_PORT"].flatMap(Int.init) { metricsPort = v }
         if let v = env["DRAIN_TIMEOUT_SECONDS"].flatMap(Double.init), v > 0 { drainTimeoutSeconds = v }
         if let v = env["MAX_BODY_BYTES"].flatMap(Int.init), v > 0 { maxBodyBytes = v }
         if let v = env["MAX_IMAGE_PIXELS"].flatMap(Int.init), v > 0 { maxPixels = v }

@@ -20,8 +20,7 @@ func withTestServer<T: Sendable>(
     logger.logLevel = .warning
     let server = ModelServer(configuration: config, logger: logger)
     let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
-    let app = server.application { port in portContinuation.yield(port) }
-    let group = ServiceGroup(configuration: .init(services: [app, server.model], logger: logger))
+    let group = ServiceGroup(configuration: .init(services: server.services { port in portContinuation.yield(port) }, logger: logger))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         var it = portStream.makeAsyncIterator()

@@ -1,0 +1,58 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Hummingbird
+import Logging
+import Testing
+@testable import ModelServer
+
+@Suite("API keys and the metrics port", .serialized)
+struct SecurityTests {
+    @Test("with API_KEYS, predictions need a key; probes stay open")
+    func apiKeys() async throws {
+        try #require(Paths.demoArtifactExists && Paths.imagesExist, "run `make model test-data`")
+        let key = "test-key-\(UUID().uuidString)"
+        try await withTestServer(modelDirectory: Paths.demoModel, configure: { $0.apiKeys = [key, "second-key"] }) { base, _ in
+            try await waitUntilReady(base)
+            let url = base.appendingPathComponent("v1/models/efficientnet-lite0:classify")
+            let jpeg = try Data(contentsOf: Paths.image("coffee.jpg"))
+            let none = try await http("POST", url, body: jpeg, headers: ["Content-Type": "image/jpeg"])
+            #expect(none.status == 401 && none.headers["www-authenticate"] == "Bearer")
+            #expect((jsonObject(none.body)["error"] as? String)?.contains("API key is required") == true)
+            let wrong = try await http("POST", url, body: jpeg, headers: ["Content-Type": "image/jpeg", "Authorization": "Bearer nope"])
+            #expect(wrong.status == 401 && !wrong.text.contains(key))
+            #expect(try await http("POST", url, body: jpeg, headers: ["Content-Type": "image/jpeg", "Authorization": "Bearer \(key)"]).status == 200)
+            #expect(try await http("POST", url, body: jpeg, headers: ["Content-Type": "image/jpeg", "X-API-Key": "second-key"]).status == 200)
+            #expect(try await http("POST", base.appendingPathComponent("score"), body: Data("{}".utf8), headers: ["Content-Type": "application/json"]).status == 401)
+            #expect(try await http("GET", base.appendingPathComponent("v2/models/efficientnet-lite0")).status == 401)
+            for open in ["", "v2/health/live", "v2/health/ready", "v2/models/efficientnet-lite0/ready", "metrics", "version"] {
+                #expect(try await http("GET", base.appendingPathComponent(open)).status == 200, "GET /\(open) must stay open")
+            }
+        }
+    }
+
+    @Test("keys come from API_KEYS and API_KEYS_FILE")
+    func keyConfiguration() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
+        try "# comment\nfile-key-1\n\nfile-key-2\n".write(to: file, atomically: true, encoding: .utf8)
+        let config = ServerConfiguration(environment: ["API_KEYS": "a, b", "API_KEYS_FILE": file.path, "METRICS_PORT": "9091"])
+        #expect(config.apiKeys == ["a", "b", "file-key-1", "file-key-2"])
+        #expect(config.metricsPort == 9091)
+        #expect(AuthMiddleware<BasicRequestContext>.constantTimeEqual("abc", "abc"))
+        #expect(!AuthMiddleware<BasicRequestContext>.constantTimeEqual("abc", "abd"))
+        #expect(!AuthMiddleware<BasicRequestContext>.constantTimeEqual("abc", "abcd"))
+    }
+
+    @Test("with METRICS_PORT, /metrics moves off the main port")
+    func metricsPort() async throws {
+        try #require(Paths.demoArtifactExists, "run `make model`")
+        let port = try freePort()
+        try await withTestServer(modelDirectory: Paths.demoModel, configure: { $0.metricsPort = port }) { base, _ in
+            try await waitUntilReady(base)
+            #expect(try await http("GET", base.appendingPathComponent("metrics")).status == 404)
+            let metrics = try await http("GET", URL(string: "http://127.0.0.1:\(port)/metrics")!)
+            #expect(metrics.status == 200 && metrics.text.contains("model_server_model_info"))
+        }
+    }
+}
