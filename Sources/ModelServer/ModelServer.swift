@@ -23,8 +23,11 @@ public struct ModelServer: Sendable {
     /// `metricsPort` is set, and the model service last (it is shut down first).
     /// `onServerRunning` reports the main server's bound port (tests bind port 0).
     public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
+        let idleMilliseconds = Int64(configuration.idleTimeoutSeconds * 1000)
         var services: [any Service] = [Application(
             router: makeRouter(),
+            // Idle and stalled connections (slowloris) are closed instead of held forever.
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(idleMilliseconds))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: ServerInfo.name),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)]

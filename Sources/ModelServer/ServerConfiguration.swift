@@ -20,6 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes = 16 << 20
     /// Largest image (width × height) decoded; larger ones are refused before decoding (413).
     public var maxPixels = 40_000_000
+    /// Seconds a connection may sit idle (or stall mid-request) before it is closed.
+    public var idleTimeoutSeconds: Double = 60
     /// API keys for the prediction routes; empty means no authentication.
     public var apiKeys: [String] = []
     /// Serve `/metrics` on this port instead of the main one (nil: on the main port).
@@ -31,7 +33,7 @@ public struct ServerConfiguration: Sendable {
 
     /// Reads `HOST`, `PORT`, `MODEL_DIR`, `READINESS_GRACE_SECONDS`, `SKIP_VERIFY`, `MAX_BODY_BYTES`,
     /// `MAX_IMAGE_PIXELS`, `MAX_BATCH_SIZE`, `MAX_QUEUE_DELAY_MS`, `MAX_QUEUE_SIZE`, `REQUEST_TIMEOUT_SECONDS`,
-    /// `DRAIN_TIMEOUT_SECONDS`, `API_KEYS` (comma-separated), `API_KEYS_FILE` (one per line), `METRICS_PORT`.
+    /// `DRAIN_TIMEOUT_SECONDS`, `API_KEYS` (comma-separated), `API_KEYS_FILE` (one per line), `METRICS_PORT`, `IDLE_TIMEOUT_SECONDS`.
     public init(environment env: [String: String]) {
         if let v = env["HOST"] { host = v }
         if let v = env["PORT"].flatMap(Int.init) { port = v }
@@ -43,6 +45,7 @@ public struct ServerConfiguration: Sendable {
             apiKeys += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
         }
         if let v = env["METRICS_PORT"].flatMap(Int.init) { metricsPort = v }
+        if let v = env["IDLE_TIMEOUT_SECONDS"].flatMap(Double.init), v > 0 { idleTimeoutSeconds = v }
         if let v = env["DRAIN_TIMEOUT_SECONDS"].flatMap(Double.init), v > 0 { drainTimeoutSeconds = v }
         if let v = env["MAX_BODY_BYTES"].flatMap(Int.init), v > 0 { maxBodyBytes = v }
         if let v = env["MAX_IMAGE_PIXELS"].flatMap(Int.init), v > 0 { maxPixels = v }

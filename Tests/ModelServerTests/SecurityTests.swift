@@ -56,3 +56,30 @@ struct SecurityTests {
         }
     }
 }
+
+@Suite("Slow clients")
+struct SlowClientTests {
+    @Test("a connection that stops mid-request is closed after the idle timeout; others are served meanwhile")
+    func slowloris() async throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("no-model-\(UUID().uuidString)")
+        try await withTestServer(modelDirectory: empty, configure: { $0.idleTimeoutSeconds = 1 }) { base, _ in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(base.port!).bigEndian)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            try #require(ok == 0)
+            _ = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".withCString { send(fd, $0, strlen($0), 0) }
+            #expect(try await http("GET", base).text == "Healthy", "another client is served while one stalls")
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let start = Date()
+            var byte: UInt8 = 0
+            let n = recv(fd, &byte, 1, 0)
+            #expect(n <= 0, "the stalled connection should be closed, got \(n) bytes")
+            #expect(Date().timeIntervalSince(start) < 4.5, "closed by the idle timeout, not by our 5 s receive timeout")
+        }
+    }
+}
