@@ -53,6 +53,7 @@ test-data: model
 	$(PY) -W ignore Tests/Fixtures/onnx_conformance.py .cache/onnx-tests
 	$(PY) Tests/Fixtures/reference_models.py .cache/reference-models --demo $(MODEL_DIR) 2>/dev/null
 	$(PY) Tests/Fixtures/images.py .cache/images $(MODEL_DIR)
+	$(PY) Tests/Fixtures/hostile_images.py .cache/images/hostile .cache/images/coffee.jpg
 
 build: apt
 	swift build

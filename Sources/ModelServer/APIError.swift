@@ -47,13 +47,36 @@ public struct APIError: HTTPResponseError {
     }
 }
 
+/// The routes' paths and methods, filled in once the router is built (for 405 answers).
+final class RouteTable: @unchecked Sendable {
+    private var routes: [(method: String, segments: [Substring])] = []
+
+    func load(_ descriptions: [(method: String, path: String)]) {
+        routes = descriptions.map { ($0.method, $0.path.split(separator: "/")) }
+    }
+
+    /// Methods that a route matching `path` accepts (`{param}` segments match anything).
+    func methods(for path: String) -> [String] {
+        let parts = path.split(separator: "/")
+        return routes.filter { r in
+            r.segments.count == parts.count && zip(r.segments, parts).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+        }.map(\.method).sorted()
+    }
+}
+
 /// Turns every error, including unmatched routes and oversized bodies, into a JSON error response.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: RouteTable
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let e as APIError {
             return APIError.json(status: e.status, message: e.message, headers: e.headers)
+        } catch let e as HTTPError where e.status == .notFound && !routes.methods(for: request.uri.path).isEmpty {
+            let allowed = routes.methods(for: request.uri.path)
+            return APIError.json(status: .methodNotAllowed, message: "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))",
+                                 headers: [.allow: allowed.joined(separator: ", ")])
         } catch let e as HTTPError {
             let message = e.body ?? (e.status == .notFound ? "no route for \(request.method) \(request.uri.path)" : e.status.reasonPhrase)
             return APIError.json(status: e.status, message: message)

@@ -44,7 +44,8 @@ public struct ModelServer: Sendable {
     /// Every route, with JSON errors and metrics middleware.
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: JSONErrorMiddleware())
+        let table = RouteTable()
+        router.add(middleware: JSONErrorMiddleware(routes: table))
         router.add(middleware: MetricsMiddleware(metrics: model.metrics))
         if !configuration.apiKeys.isEmpty { router.add(middleware: AuthMiddleware(keys: configuration.apiKeys)) }
         HealthRoutes(service: model).add(to: router)
@@ -55,6 +56,7 @@ public struct ModelServer: Sendable {
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
+        table.load(router.routes.map { ("\($0.method)", "\($0.path)") })
         return router
     }
 
