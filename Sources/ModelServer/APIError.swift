@@ -56,10 +56,14 @@ final class RouteTable: @unchecked Sendable {
     }
 
     /// Methods that a route matching `path` accepts (`{param}` segments match anything).
+    /// `/v1/models/{model}` is one router path for two resources: `GET /v1/models/m` and
+    /// `POST /v1/models/m:predict` (or `:classify`), told apart by the `:action` suffix.
     func methods(for path: String) -> [String] {
         let parts = path.split(separator: "/")
+        let action = path.hasPrefix("/v1/models/") && parts.last?.contains(":") == true
         return routes.filter { r in
-            r.segments.count == parts.count && zip(r.segments, parts).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+            guard r.segments.count == parts.count, zip(r.segments, parts).allSatisfy({ $0.hasPrefix("{") || $0 == $1 }) else { return false }
+            return !path.hasPrefix("/v1/models/") || (r.method == "POST") == action
         }.map(\.method).sorted()
     }
 }

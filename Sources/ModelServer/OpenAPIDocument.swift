@@ -714,13 +714,15 @@ enum OpenAPIDocument {
       "oneOf": [
        {
         "type": "string",
-        "description": "A JSON-encoded list of base64 images, each optionally written b'...'"
+        "description": "A JSON-encoded, non-empty list of base64 images, each optionally written b'...'",
+        "pattern": "^\\s*\\[\\s*\""
        },
        {
         "type": "array",
         "items": {
          "type": "string"
-        }
+        },
+        "minItems": 1
        }
       ]
      }
