@@ -25,7 +25,7 @@ struct ServingTests {
     func flaskClient() async throws {
         try await serve { base in
             for (file, label) in [("camera.png", "n04485082 tripod"), ("coffee.jpg", "n07920052 espresso")] {
-                let out = try python("flask_client.py", [base.appendingPathComponent("score").absoluteString, Paths.image(file).path])
+                let out = try await python("flask_client.py", [base.appendingPathComponent("score").absoluteString, Paths.image(file).path])
                 let json = jsonObject(Data(out.utf8))
                 #expect(json["label"] as? String == label, "\(file): \(out)")
                 #expect((json["timing"] as? String)?.hasPrefix("Computed in ") == true)
@@ -36,7 +36,7 @@ struct ServingTests {
     @Test("Triton's HTTP client: health, metadata, infer with and without binary data, classification, BYTES images")
     func tritonClient() async throws {
         try await serve { base in
-            let out = try python("triton_client.py", ["127.0.0.1:\(base.port!)", Paths.demoModel.path, Paths.image("coffee.jpg").path])
+            let out = try await python("triton_client.py", ["127.0.0.1:\(base.port!)", Paths.demoModel.path, Paths.image("coffee.jpg").path])
             let r = jsonObject(Data(out.utf8))
             #expect(r["live"] as? Bool == true && r["ready"] as? Bool == true && r["model_ready"] as? Bool == true)
             #expect((r["metadata"] as? [String: Any])?["name"] as? String == "efficientnet-lite0")
@@ -147,7 +147,7 @@ struct ServingTests {
                 for try await status in group { #expect(status == 200) }
             }
             let text = try await http("GET", base.appendingPathComponent("metrics")).text
-            let parsed = try python("parse_metrics.py", [text])
+            let parsed = try await python("parse_metrics.py", [text])
             let m = jsonObject(Data(parsed.utf8))
             let executions = m["model_server_inference_exec_count_total"] as? Double ?? 0
             let inferences = m["model_server_inference_count_total"] as? Double ?? 0

@@ -76,20 +76,39 @@ func waitUntilReady(_ base: URL, seconds: Double = 60) async throws {
     throw URLError(.timedOut)
 }
 
+/// Runs a program to completion on its own thread and returns its status, stdout and stderr.
+///
+/// Waiting happens off Swift's cooperative thread pool: the test servers run in this process and
+/// their request handlers need those threads, so a blocking wait there could deadlock a test.
+func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, out: String, err: String) {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            let p = Process()
+            p.executableURL = executable
+            p.arguments = arguments
+            if let environment { p.environment = environment }
+            // stderr goes to a file so that neither pipe can fill up while the other is read.
+            let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("stderr-\(UUID().uuidString)")
+            FileManager.default.createFile(atPath: errURL.path, contents: nil)
+            defer { try? FileManager.default.removeItem(at: errURL) }
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle(forWritingAtPath: errURL.path)
+            do { try p.run() } catch { return continuation.resume(throwing: error) }
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            let errText = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+            continuation.resume(returning: (p.terminationStatus, String(decoding: data, as: UTF8.self), errText))
+        }
+    }
+}
+
 /// Runs a Python script from Tests/Fixtures with the repository's venv; returns its stdout.
-func python(_ script: String, _ args: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = Paths.repoRoot.appendingPathComponent(".venv/bin/python")
-    p.arguments = [Paths.repoRoot.appendingPathComponent("Tests/Fixtures/\(script)").path] + args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else { throw URLError(.badServerResponse, userInfo: ["stderr": String(decoding: errData, as: UTF8.self)]) }
-    return String(decoding: data, as: UTF8.self)
+func python(_ script: String, _ args: [String]) async throws -> String {
+    let r = try await runProcess(Paths.repoRoot.appendingPathComponent(".venv/bin/python"),
+                                 [Paths.repoRoot.appendingPathComponent("Tests/Fixtures/\(script)").path] + args)
+    guard r.status == 0 else { throw URLError(.badServerResponse, userInfo: ["stderr": r.err]) }
+    return r.out
 }
 
 func jsonObject(_ data: Data) -> [String: Any] { ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:] }
