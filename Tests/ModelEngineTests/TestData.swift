@@ -77,11 +77,11 @@ struct BackendTestCase {
         }
     }
 
-    /// The operator a node test exercises: its single node's type, or "composite" for expanded tests.
+    /// The operator types the test's model uses (the report groups multi-operator tests as composite).
     var operators: [String] {
         guard let data = try? Data(contentsOf: folder.appendingPathComponent("model.onnx")),
               let graph = try? Loader.load(data: data) else { return ["(unreadable)"] }
-        return Array(Set(graph.nodes.map(\.opType) + (graph.constants.isEmpty ? [] : []))).sorted()
+        return Array(Set(graph.nodes.map(\.opType))).sorted()
     }
 }
 

@@ -12,7 +12,7 @@ enum ReferenceKernels {
 
     static func supports(_ op: String) -> Bool { operators.contains(op) }
 
-    static func run(_ node: Node, _ inputs: [Tensor?], opset: Int, shapeOnly: [Int]? = nil) throws -> [Tensor] {
+    static func run(_ node: Node, _ inputs: [Tensor?], opset: Int) throws -> [Tensor] {
         func input(_ i: Int) throws -> Tensor {
             guard i < inputs.count, let t = inputs[i] else { throw KernelError("\(node.opType) needs input \(i)") }
             return t
@@ -30,8 +30,7 @@ enum ReferenceKernels {
             return outs
         case "Reshape", "Flatten", "Squeeze", "Unsqueeze":
             let x = try input(0)
-            let shape = try reshapedShape(node, shapeOnly ?? x.shape, optional(1), opset: opset)
-            return [Tensor(shape: shape, dataType: x.dataType, bytes: shapeOnly == nil ? x.bytes : [UInt8](repeating: 0, count: shape.reduce(1, *) * x.dataType.size))]
+            return [Tensor(shape: try reshapedShape(node, x.shape, optional(1), opset: opset), dataType: x.dataType, bytes: x.bytes)]
         case "Shape": return [shape(try input(0).shape, node)]
         case "Transpose": return [try DataMovement.transpose(try input(0), perm: node.ints("perm"))]
         case "Concat": return [try DataMovement.concat(inputs.compactMap { $0 }, axis: node.int("axis", default: 0))]
