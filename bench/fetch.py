@@ -9,7 +9,6 @@ then downloads it alternately with `model-fetch` (SigV4, SHA-256 verified, atomi
 """
 import argparse
 import hashlib
-import json
 import os
 import statistics
 import subprocess
@@ -17,11 +16,9 @@ import sys
 import tempfile
 import time
 
-import boto3
-import requests
-from moto.server import ThreadedMotoServer
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "Fixtures"))
+from s3_server import start_authenticated_s3  # noqa: E402  (the same authenticated moto the tests use)
 
 
 def main():
@@ -31,24 +28,15 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/model-fetch"))
     ap.add_argument("--markdown")
     args = ap.parse_args()
-    import logging
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    admin = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="admin", aws_secret_access_key="admin")
-    iam = boto3.client("iam", **admin)
-    iam.create_user(UserName="bench")
-    iam.put_user_policy(UserName="bench", PolicyName="all", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
-    key = iam.create_access_key(UserName="bench")["AccessKey"]
-    s3 = boto3.client("s3", **admin)
-    s3.create_bucket(Bucket="bench")
     data = os.urandom(args.megabytes * 1_000_000)
     digest = hashlib.sha256(data).hexdigest()
-    s3.put_object(Bucket="bench", Key="big.bin", Body=data)
-    requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0").raise_for_status()
+
+    def fill(s3):
+        s3.create_bucket(Bucket="bench")
+        s3.put_object(Bucket="bench", Key="big.bin", Body=data)
+
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    server, endpoint, key = start_authenticated_s3("bench", policy, fill)
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"],
                AWS_REGION="us-east-1")
     tmp = tempfile.mkdtemp(dir=os.path.join(ROOT, ".cache") if os.path.isdir(os.path.join(ROOT, ".cache")) else None)

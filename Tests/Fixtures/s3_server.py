@@ -25,28 +25,39 @@ POLICY = {
 }
 
 
-def main():
+def start_authenticated_s3(user, policy, fill):
+    """Starts moto on a free loopback port; creates (through moto's IAM) `user` with `policy` and an
+    access key; calls `fill(s3_client)` to upload objects; then enforces authentication.
+    Returns (server, endpoint, access key). Also used by bench/fetch.py."""
     import logging
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request in CI logs
-    fixtures = sys.argv[1]
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request in logs
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     admin = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="admin", aws_secret_access_key="admin")
     iam = boto3.client("iam", **admin)
-    iam.create_user(UserName="fetcher")
-    iam.put_user_policy(UserName="fetcher", PolicyName="read-models", PolicyDocument=json.dumps(POLICY))
-    key = iam.create_access_key(UserName="fetcher")["AccessKey"]
-    s3 = boto3.client("s3", **admin)
-    s3.create_bucket(Bucket="models")
-    for name in sorted(os.listdir(fixtures)):
-        path = os.path.join(fixtures, name)
-        if os.path.isfile(path):
-            s3.upload_file(path, "models", f"fixtures/{name}")
-    for i in range(1100):
-        s3.put_object(Bucket="models", Key=f"many/part-{i:04d}.txt", Body=f"object {i}\n".encode())
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="policy", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    fill(boto3.client("s3", **admin))
     requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0").raise_for_status()
+    return server, endpoint, key
+
+
+def main():
+    fixtures = sys.argv[1]
+
+    def fill(s3):
+        s3.create_bucket(Bucket="models")
+        for name in sorted(os.listdir(fixtures)):
+            path = os.path.join(fixtures, name)
+            if os.path.isfile(path):
+                s3.upload_file(path, "models", f"fixtures/{name}")
+        for i in range(1100):
+            s3.put_object(Bucket="models", Key=f"many/part-{i:04d}.txt", Body=f"object {i}\n".encode())
+
+    server, endpoint, key = start_authenticated_s3("fetcher", POLICY, fill)
     print(json.dumps({"endpoint": endpoint, "access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"],
                       "bucket": "models"}), flush=True)
     sys.stdin.read()
