@@ -45,8 +45,9 @@ public struct ModelServer: Sendable {
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         let table = RouteTable()
-        router.add(middleware: JSONErrorMiddleware(routes: table))
+        // Metrics outermost, so that they count the error responses JSONErrorMiddleware makes.
         router.add(middleware: MetricsMiddleware(metrics: model.metrics))
+        router.add(middleware: JSONErrorMiddleware(routes: table))
         if !configuration.apiKeys.isEmpty { router.add(middleware: AuthMiddleware(keys: configuration.apiKeys)) }
         HealthRoutes(service: model).add(to: router)
         FlaskRoutes(model: model, limits: configuration).add(to: router)

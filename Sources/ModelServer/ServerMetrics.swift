@@ -62,7 +62,13 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let response = try await next(request, context)
         let route = context.endpointPath ?? "unmatched"
         metrics.requests(route: route, status: response.status.code).increment()
-        metrics.requestDuration(route).record(ContinuousClock.now - start)
+        let elapsed = ContinuousClock.now - start
+        metrics.requestDuration(route).record(elapsed)
+        // An access line at debug level. The path only: query strings can carry tokens.
+        context.logger.debug("request", metadata: [
+            "method": "\(request.method)", "path": "\(request.uri.path)", "route": "\(route)",
+            "status": "\(response.status.code)", "ms": "\(elapsed.components.attoseconds / 1_000_000_000_000_000 + elapsed.components.seconds * 1000)",
+        ])
         return response
     }
 }

@@ -76,22 +76,4 @@ struct HealthTests {
         #expect(!process.isRunning)
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
     }
-
-    /// Starts the real `model-server` binary on a free port and waits until it is ready.
-    func startServerProcess(environment: [String: String] = [:]) async throws -> (Process, URL) {
-        let port = try freePort()
-        let process = Process()
-        process.executableURL = Paths.binary
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--model-dir", Paths.demoModel.path, "--log-level", "warning"]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        try process.run()
-        let base = URL(string: "http://127.0.0.1:\(port)")!
-        // Generous: under the full parallel test suite a debug build loads slowly.
-        for _ in 0..<1800 {
-            if (try? await http("GET", base.appendingPathComponent("v2/health/ready")))?.status == 200 { return (process, base) }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        process.terminate()
-        throw URLError(.timedOut, userInfo: [NSLocalizedDescriptionKey: "model-server did not become ready"])
-    }
 }

@@ -44,6 +44,37 @@ struct SecurityTests {
         #expect(!AuthMiddleware<BasicRequestContext>.constantTimeEqual("abc", "abcd"))
     }
 
+    @Test("the server logs no secret: not its API keys, cloud credentials, or what clients send")
+    func noSecretsInLogs() async throws {
+        try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-server first")
+        try #require(Paths.demoArtifactExists && Paths.imagesExist, "run `make model test-data`")
+        let apiKey = "apikey-SECRET-1b9f0c", wrongKey = "wrongkey-SECRET-77aa41"
+        let awsSecret = "awssecret-SECRET-wJalrXUtnFEMI", azureKey = "azurekey-SECRET-Eby8vdM02xNO"
+        let sig = "sig-SECRET-5f3e2d", sessionToken = "session-SECRET-FwoGZXIvYXdz"
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("server-log-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let (process, base) = try await startServerProcess(environment: [
+            "API_KEYS": apiKey, "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": awsSecret,
+            "AWS_SESSION_TOKEN": sessionToken, "AZURE_STORAGE_KEY": azureKey,
+            "AZURE_STORAGE_CONNECTION_STRING": "AccountName=a;AccountKey=\(azureKey)",
+        ], logLevel: "trace", output: log)
+        defer { if process.isRunning { process.terminate() } }
+        let jpeg = try Data(contentsOf: Paths.image("coffee.jpg"))
+        let classify = base.appendingPathComponent("v1/models/efficientnet-lite0:classify")
+        #expect(try await http("POST", classify, body: jpeg, headers: ["Content-Type": "image/jpeg", "Authorization": "Bearer \(apiKey)"]).status == 200)
+        #expect(try await http("POST", classify, body: jpeg, headers: ["Content-Type": "image/jpeg", "Authorization": "Bearer \(wrongKey)"]).status == 401)
+        #expect(try await http("POST", classify, body: Data("garbage".utf8), headers: ["Content-Type": "image/jpeg", "X-API-Key": apiKey]).status == 400)
+        let withQuery = URL(string: base.absoluteString + "/v2/models/efficientnet-lite0/infer?sig=\(sig)")!
+        #expect(try await http("POST", withQuery, body: Data("{".utf8), headers: ["X-API-Key": apiKey, "Content-Type": "application/json"]).status == 400)
+        kill(process.processIdentifier, SIGTERM)
+        try await waitForExit(process)
+        let text = try String(contentsOf: log, encoding: .utf8)
+        #expect(text.contains("model ready"), "the log was captured at trace level")
+        for secret in [apiKey, wrongKey, awsSecret, azureKey, sig, sessionToken] {
+            #expect(!text.contains(secret), "the server log holds \(secret)")
+        }
+    }
+
     @Test("with METRICS_PORT, /metrics moves off the main port")
     func metricsPort() async throws {
         try #require(Paths.demoArtifactExists, "run `make model`")

@@ -146,6 +146,7 @@ struct ServingTests {
                 for _ in 0..<16 { group.addTask { try await http("POST", url, body: jpeg, headers: ["Content-Type": "image/jpeg"]).status } }
                 for try await status in group { #expect(status == 200) }
             }
+            #expect(try await http("POST", url, body: Data("not an image".utf8), headers: ["Content-Type": "image/jpeg"]).status == 400)
             let text = try await http("GET", base.appendingPathComponent("metrics")).text
             let parsed = try await python("parse_metrics.py", [text])
             let m = jsonObject(Data(parsed.utf8))
@@ -154,6 +155,7 @@ struct ServingTests {
             #expect(inferences >= 16 && executions < inferences, "inferences \(inferences), executions \(executions): no batching")
             #expect((m["model_server_model_info"] as? Double) == 1)
             #expect((m["requests_classify_200"] as? Double ?? 0) >= 16)
+            #expect((m["requests_classify_400"] as? Double) == 1, "error responses are counted too")
         }
     }
 

@@ -103,6 +103,37 @@ func runProcess(_ executable: URL, _ arguments: [String], environment: [String: 
     }
 }
 
+/// Starts the real `model-server` binary on a free port and waits until it is ready.
+/// Its stdout and stderr go to `output` when given (the secrets test reads them back).
+func startServerProcess(environment: [String: String] = [:], logLevel: String = "warning", output: URL? = nil) async throws -> (Process, URL) {
+    let port = try freePort()
+    let process = Process()
+    process.executableURL = Paths.binary
+    process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--model-dir", Paths.demoModel.path, "--log-level", logLevel]
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    if let output {
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+    }
+    try process.run()
+    let base = URL(string: "http://127.0.0.1:\(port)")!
+    // Generous: under the full parallel test suite a debug build loads slowly.
+    for _ in 0..<1800 {
+        if (try? await http("GET", base.appendingPathComponent("v2/health/ready")))?.status == 200 { return (process, base) }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    process.terminate()
+    throw URLError(.timedOut, userInfo: [NSLocalizedDescriptionKey: "model-server did not become ready"])
+}
+
+/// Waits (without blocking a thread) until `process` has exited, for at most `seconds`.
+func waitForExit(_ process: Process, seconds: Double = 30) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+}
+
 /// Runs a Python script from Tests/Fixtures with the repository's venv; returns its stdout.
 func python(_ script: String, _ args: [String]) async throws -> String {
     let r = try await runProcess(Paths.repoRoot.appendingPathComponent(".venv/bin/python"),
