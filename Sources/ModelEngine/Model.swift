@@ -10,7 +10,8 @@ import Foundation
 /// ```
 ///
 /// A model compiles one execution plan per distinct set of input shapes (a new batch size
-/// compiles a new plan on first use) and keeps the last few. `run` is safe to call from many
+/// compiles a new plan on first use) and keeps the last few; the plans share the model's
+/// weights and one activation arena, so prepare the largest batch first. `run` is safe to call from many
 /// threads at once: runs are serialized by a lock, because one run already uses every
 /// OpenMP thread; batch concurrent requests together for throughput.
 public final class Model: @unchecked Sendable {
@@ -37,6 +38,8 @@ public final class Model: @unchecked Sendable {
     private let lock = NSLock()
     private var plans: [String: ExecutionPlan] = [:]
     private var planOrder: [String] = []
+    private let constantCache = ConstantCache()
+    private let workspace = Workspace()
 
     public convenience init(contentsOf url: URL, options: Options = .init()) throws {
         try self.init(graph: Loader.load(contentsOf: url), options: options)
@@ -68,7 +71,8 @@ public final class Model: @unchecked Sendable {
         return try plan.run(inputs)
     }
 
-    /// Compiles the plan for these input shapes now (warm-up), without running it.
+    /// Compiles the plan for these input shapes now (warm-up), without running it. Preparing the
+    /// largest batch size first sizes the shared activation arena once for all smaller ones.
     public func prepare(_ inputs: [String: Tensor]) throws {
         lock.lock()
         defer { lock.unlock() }
@@ -115,7 +119,7 @@ public final class Model: @unchecked Sendable {
             }
         }
         if let p = plans[key] { return p }
-        let p = try ExecutionPlan(graph: graph, inputs: given, specialized: specialized)
+        let p = try ExecutionPlan(graph: graph, inputs: given, specialized: specialized, constantCache: constantCache, workspace: workspace)
         plans[key] = p
         planOrder.append(key)
         if planOrder.count > options.maxPlans { plans[planOrder.removeFirst()] = nil }

@@ -14,7 +14,7 @@ import ModelEngine
 /// ```
 public final class Batcher: @unchecked Sendable {
     public struct Configuration: Sendable {
-        public var maxBatchSize = 8
+        public var maxBatchSize = 4
         public var maxQueueDelay: Duration = .milliseconds(2)
         public var maxQueueSize = 64
         public var timeout: Duration = .seconds(30)

@@ -20,7 +20,7 @@ struct HealthRoutes {
         router.get("/") { _, _ in "Healthy" }
         router.get("/version") { _, _ in
             let m = service.classifier?.directory.manifest
-            return VersionInfo(model: m.map { .init(name: $0.name, version: $0.version, sha256: $0.artifact.sha256) }, ready: m != nil)
+            return VersionInfo(model: m.map { .init(name: $0.name, version: $0.version, sha256: $0.artifact.sha256) }, ready: service.isReady)
         }
         router.get("/v2/health/live") { _, _ in HTTPResponse.Status.ok }
         router.get("/v2/health/ready") { _, _ in service.isReady ? HTTPResponse.Status.ok : .serviceUnavailable }

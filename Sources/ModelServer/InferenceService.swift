@@ -13,7 +13,14 @@ public final class InferenceService: Sendable {
     public let batcher: Batcher
     let metrics: ServerMetrics
     let decoder: ImageDecoder
-    private let decodeQueue = DispatchQueue(label: "image-decode", attributes: .concurrent)
+    /// Decoding runs off the event loops, at most one image batch per core at a time: more
+    /// would only compete with inference for the same cores.
+    private let decodeQueue: OperationQueue = {
+        let q = OperationQueue()
+        q.name = "image-decode"
+        q.maxConcurrentOperationCount = Threads.recommended()
+        return q
+    }()
 
     init(classifier: Classifier, batching: Batcher.Configuration, maxPixels: Int, metrics: ServerMetrics) {
         self.classifier = classifier
@@ -37,7 +44,7 @@ public final class InferenceService: Sendable {
         guard !encoded.isEmpty else { throw APIError.badRequest("no images in the request") }
         let decoder = self.decoder, classifier = self.classifier
         return try await withCheckedThrowingContinuation { continuation in
-            decodeQueue.async {
+            decodeQueue.addOperation {
                 continuation.resume(with: Result {
                     let images = try encoded.enumerated().map { i, bytes in
                         do { return try decoder.decode(bytes, minShorterSide: classifier.preprocessor.resizeShorter) } catch let e as ImageError {

@@ -13,7 +13,7 @@ struct KServeV1Routes {
         router.get("/v1/models/{model}") { _, context -> Response in
             let name = try context.parameters.require("model")
             let inference = try model.requireInference(named: name)
-            return try jsonResponse(["name": inference.manifest.name, "ready": true])
+            return try jsonResponse(["name": inference.manifest.name, "ready": model.isReady])
         }
         router.post("/v1/models/{model}") { request, context -> Response in
             let action = try context.parameters.require("model")

@@ -9,7 +9,9 @@ import Synchronization
 /// Loads the model in the background and owns readiness.
 ///
 /// Ready means: the artifact verified, the model loaded, and a warm-up inference done. On
-/// graceful shutdown readiness turns false first; the HTTP server drains after this service ends.
+/// graceful shutdown readiness turns false first, while predictions are still served for
+/// `readinessGraceSeconds` (load balancers need that long to notice); the HTTP server drains
+/// after this service ends.
 public final class ModelService: Service, Sendable {
     public let configuration: ServerConfiguration
     public let metrics: ServerMetrics
@@ -20,6 +22,8 @@ public final class ModelService: Service, Sendable {
         case loading
         case ready(InferenceService)
         case failed(String)
+        /// Shutting down: not ready, but requests are still served until the server drains.
+        case draining(InferenceService)
         case stopping
     }
 
@@ -29,14 +33,20 @@ public final class ModelService: Service, Sendable {
         self.metrics = metrics
     }
 
-    /// The inference service when ready, else nil.
+    /// The inference service when ready or draining, else nil.
     public var inference: InferenceService? {
-        state.withLock { if case .ready(let c) = $0 { c } else { nil } }
+        state.withLock {
+            switch $0 {
+            case .ready(let s), .draining(let s): s
+            default: nil
+            }
+        }
     }
 
     public var classifier: Classifier? { inference?.classifier }
 
-    public var isReady: Bool { inference != nil }
+    /// True once the model is loaded and warm, until shutdown begins.
+    public var isReady: Bool { state.withLock { if case .ready = $0 { true } else { false } } }
 
     /// The inference service, or a 503 saying why the model is not ready.
     func requireInference() throws -> InferenceService {
@@ -57,7 +67,7 @@ public final class ModelService: Service, Sendable {
             switch $0 {
             case .loading: "the model is still loading"
             case .failed(let why): "the model failed to load: \(why)"
-            case .stopping: "the server is shutting down"
+            case .draining, .stopping: "the server is shutting down"
             case .ready: "ready"
             }
         }
@@ -80,7 +90,9 @@ public final class ModelService: Service, Sendable {
             // Stay up: liveness holds, readiness reports the failure.
         }
         try? await gracefulShutdown()
-        state.withLock { $0 = .stopping }
+        state.withLock {
+            if case .ready(let s) = $0 { $0 = .draining(s) } else { $0 = .stopping }
+        }
         logger.info("shutting down: readiness is now false")
         if configuration.readinessGraceSeconds > 0 {
             try? await Task.sleep(for: .seconds(configuration.readinessGraceSeconds))
@@ -95,9 +107,11 @@ public final class ModelService: Service, Sendable {
                     let dir = try ModelDirectory(configuration.modelDirectory)
                     if !configuration.skipVerify { try dir.verify() }
                     let classifier = try Classifier(directory: dir)
-                    // Warm-up: compile the batch-1 plan and run it once.
+                    // Warm-up: compile and run the largest batch first (it sizes the activation
+                    // arena all plans share), then batch 1.
                     let blank = RGBImage(width: classifier.preprocessor.crop.width, height: classifier.preprocessor.crop.height,
                                          pixels: [UInt8](repeating: 128, count: classifier.preprocessor.elementCount))
+                    _ = try classifier.logits(Array(repeating: blank, count: max(1, configuration.batching.maxBatchSize)))
                     _ = try classifier.logits([blank])
                     return classifier
                 })

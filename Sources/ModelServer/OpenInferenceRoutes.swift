@@ -25,6 +25,7 @@ struct OpenInferenceRoutes {
             }
             router.get(RouterPath(prefix + "/ready")) { _, context -> Response in
                 _ = try resolve(context)
+                guard model.isReady else { throw APIError(.serviceUnavailable, model.notReadyReason, headers: [.retryAfter: "1"]) }
                 return Response(status: .ok)
             }
             router.post(RouterPath(prefix + "/infer")) { request, context -> Response in

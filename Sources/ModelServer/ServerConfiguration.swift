@@ -27,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     /// Serve `/metrics` on this port instead of the main one (nil: on the main port).
     public var metricsPort: Int?
     /// Dynamic batching: rows per engine call, wait for company, queue bound, per-request timeout.
+    /// Prediction requests in progress at once (reading, decoding, queued or running); more get
+    /// 503 + `Retry-After` before their bodies are read (`MAX_CONCURRENT_REQUESTS`).
+    public var maxConcurrentRequests = 64
     public var batching = Batcher.Configuration()
 
     public init() {}
@@ -52,6 +55,7 @@ public struct ServerConfiguration: Sendable {
         if let v = env["MAX_BATCH_SIZE"].flatMap(Int.init), v > 0 { batching.maxBatchSize = v }
         if let v = env["MAX_QUEUE_DELAY_MS"].flatMap(Double.init), v >= 0 { batching.maxQueueDelay = .microseconds(Int(v * 1000)) }
         if let v = env["MAX_QUEUE_SIZE"].flatMap(Int.init), v > 0 { batching.maxQueueSize = v }
+        if let v = env["MAX_CONCURRENT_REQUESTS"].flatMap(Int.init), v > 0 { maxConcurrentRequests = v }
         if let v = env["REQUEST_TIMEOUT_SECONDS"].flatMap(Double.init), v > 0 { batching.timeout = .milliseconds(Int(v * 1000)) }
     }
 }

@@ -101,16 +101,29 @@ func makeLogger(level: String?) -> Logger {
     return logger
 }
 
-/// OpenMP reads `OMP_NUM_THREADS` only when the process starts. If it is unset, set it from the
-/// container's CPU quota and re-execute this binary once, before any OpenMP code runs.
+/// OpenMP reads its settings only when the process starts. Unless given, set them here and
+/// re-execute this binary once, before any OpenMP code runs:
+/// - `OMP_NUM_THREADS` from the container's CPU quota;
+/// - `OMP_WAIT_POLICY=PASSIVE`: idle OpenMP threads sleep instead of spinning. In the server the
+///   same cores also decode images and serve HTTP; spinning threads starve them (measured: ~20%
+///   more requests/s with passive waiting, docs/reliability.md). `engine-bench` keeps
+///   OpenMP's default, as a pure inference loop.
 enum OpenMPLaunch {
     static func ensureThreadCount() {
         let env = ProcessInfo.processInfo.environment
-        guard env["OMP_NUM_THREADS"] == nil else { return }
-        setenv("OMP_NUM_THREADS", String(Threads.recommended()), 1)
+        var changed = false
+        if env["OMP_NUM_THREADS"] == nil {
+            setenv("OMP_NUM_THREADS", String(Threads.recommended()), 1)
+            changed = true
+        }
+        if env["OMP_WAIT_POLICY"] == nil && CommandLine.arguments.dropFirst().first != "engine-bench" {
+            setenv("OMP_WAIT_POLICY", "PASSIVE", 1)
+            changed = true
+        }
+        guard changed else { return }
         var args = CommandLine.arguments.map { strdup($0) }
         args.append(nil)
         execv("/proc/self/exe", &args)
-        // execv returned: carry on in this process with OpenMP's own default.
+        // execv returned: carry on in this process with OpenMP's own defaults.
     }
 }

@@ -43,6 +43,26 @@ struct ReferenceModelTests {
         }
     }
 
+    @Test("plans for different batch sizes share weights and activation memory without interfering")
+    func interleavedBatchSizes() throws {
+        let folder = TestData.referenceModels.appendingPathComponent("demo_batch8")
+        try #require(TestData.exists(folder), "reference models are missing: run `make test-data`")
+        let model = try Model(contentsOf: folder.appendingPathComponent("model.onnx"))
+        let batch = try TestData.tensor(at: folder.appendingPathComponent("test_data_set_0/input_0.pb"))
+        let name = model.inputs[0].name, output = model.outputs[0].name
+        let perImage = batch.count / batch.shape[0], all = batch.floats
+        func first(_ n: Int) -> Tensor { Tensor(shape: [n] + batch.shape.dropFirst(), floats: Array(all[0..<(n * perImage)])) }
+        // Smaller plans first, so the arena is outgrown and replaced; then back to the small ones.
+        let one = try model.run([name: first(1)])[output]!.floats
+        let three = try model.run([name: first(3)])[output]!.floats
+        let eight = try model.run([name: batch])[output]!.floats
+        #expect(try model.run([name: first(1)])[output]!.floats == one, "batch 1 changed after batch 8 ran")
+        #expect(try model.run([name: first(3)])[output]!.floats == three, "batch 3 changed after batch 8 ran")
+        let classes = eight.count / 8
+        #expect(zip(three, eight.prefix(3 * classes)).map { abs($0 - $1) }.max()! <= 1e-4)
+        #expect(zip(one, eight.prefix(classes)).map { abs($0 - $1) }.max()! <= 1e-4)
+    }
+
     @Test("an unsupported operator fails at load time, naming every offending node")
     func unsupportedOperators() throws {
         // Two nodes the engine cannot run (an unknown op and a custom domain) and one it can.

@@ -46,7 +46,7 @@ struct HealthTests {
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
     }
 
-    @Test("SIGTERM: readiness 503 at once, in-flight requests finish, then exit 0")
+    @Test("SIGTERM: readiness 503 at once, requests still served during the grace period, in-flight ones finish, then exit 0")
     func drain() async throws {
         try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-server first")
         try #require(Paths.demoArtifactExists && Paths.imagesExist, "run `make model test-data`")
@@ -69,6 +69,10 @@ struct HealthTests {
         try await Task.sleep(for: .milliseconds(200))
         #expect(try await http("GET", base.appendingPathComponent("v2/health/ready")).status == 503)
         #expect(try await http("GET", base).text == "Healthy")
+        // Until the grace period ends, new predictions are still served: load balancers keep
+        // sending them until they see the replica is not ready.
+        let during = try await http("POST", base.appendingPathComponent("v1/models/efficientnet-lite0:classify"), body: jpeg, headers: ["Content-Type": "image/jpeg"])
+        #expect(during.status == 200, "a request during the readiness grace period: \(during.status) \(during.text)")
         let finished = try await inFlight.value
         #expect(finished.status == 200, "in-flight request: \(finished.status) \(finished.text)")
         #expect((jsonObject(finished.body)["predictions"] as? [Any])?.count == 24)

@@ -175,6 +175,24 @@ struct ServingTests {
         }
     }
 
+    @Test("beyond MAX_CONCURRENT_REQUESTS, requests get 503 at the door; then the server serves again")
+    func admissionLimit() async throws {
+        try await serve(configure: { $0.maxConcurrentRequests = 2; $0.batching.maxBatchSize = 1 }) { base in
+            let url = base.appendingPathComponent("v1/models/efficientnet-lite0:classify")
+            let jpeg = try Data(contentsOf: Paths.image("coffee.jpg"))
+            let results = try await withThrowingTaskGroup(of: HTTPResult.self) { group in
+                for _ in 0..<16 { group.addTask { try await http("POST", url, body: jpeg, headers: ["Content-Type": "image/jpeg"]) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let shed = results.filter { $0.status == 503 }
+            #expect(!shed.isEmpty, "16 concurrent requests against a limit of 2: none refused")
+            #expect(shed.allSatisfy { $0.headers["retry-after"] == "1" && (jsonObject($0.body)["error"] as? String)?.contains("2 requests in progress") == true })
+            #expect(results.allSatisfy { $0.status == 200 || $0.status == 503 })
+            #expect(try await http("GET", base.appendingPathComponent("v2/health/ready")).status == 200, "probes are never shed")
+            #expect(try await http("POST", url, body: jpeg, headers: ["Content-Type": "image/jpeg"]).status == 200)
+        }
+    }
+
     @Test("a request that waits in the queue past its timeout gets 503")
     func queueTimeout() async throws {
         try await serve(configure: { $0.batching.timeout = .milliseconds(1); $0.batching.maxBatchSize = 1 }) { base in

@@ -15,7 +15,7 @@ final class ExecutionPlan {
     private let steps: [Step]
     private let binder: Binder
 
-    init(graph: Graph, inputs given: [String: Tensor], specialized: Set<String>) throws {
+    init(graph: Graph, inputs given: [String: Tensor], specialized: Set<String>, constantCache: ConstantCache, workspace: Workspace) throws {
         var inputValues: [String: Value] = [:]
         var ordered: [(String, Value)] = []
         for spec in graph.inputs {
@@ -31,7 +31,7 @@ final class ExecutionPlan {
             }
             inputValues[spec.name] = v
         }
-        let planner = Planner(graph: graph, inputs: inputValues)
+        let planner = Planner(graph: graph, inputs: inputValues, constantCache: constantCache)
         try planner.plan()
         var outs: [(String, Value)] = []
         for spec in graph.outputs {
@@ -50,9 +50,9 @@ final class ExecutionPlan {
         for (_, v) in ordered { if let s = v.storage { storages[ObjectIdentifier(s)] = s } }
         for (_, v) in outs { if let s = v.storage { s.touch(steps.count); storages[ObjectIdentifier(s)] = s } }
         let size = Arena.place(Array(storages.values))
-        let arena = AlignedBuffer(size: size)
-        let scratch = AlignedBuffer(size: planner.scratchpadSize)
-        let binder = Binder(arena: arena.pointer, scratch: scratch)
+        let arena = workspace.arena(atLeast: size)
+        let scratch = workspace.scratch(atLeast: planner.scratchpadSize)
+        let binder = Binder(arena: arena.pointer, scratch: scratch, constantCache: constantCache, initializers: Set(graph.constants.keys))
         calls = try steps.map { try $0.bind(binder) }
         (self.arenaSize, self.arena, self.scratch, self.binder, self.steps) = (size, arena, scratch, binder, steps)
         stream = try DNNLStream()

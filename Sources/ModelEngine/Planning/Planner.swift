@@ -29,9 +29,11 @@ final class Planner {
     var scratchpadSize = 0
     private var plainCopies: [ObjectIdentifier: Value] = [:]
     private var counter = 0
+    private let constantCache: ConstantCache
 
-    init(graph: Graph, inputs: [String: Value]) {
+    init(graph: Graph, inputs: [String: Value], constantCache: ConstantCache) {
         self.graph = graph
+        self.constantCache = constantCache
         self.graphOutputs = Set(graph.outputs.map(\.name))
         for (name, t) in graph.constants { values[name] = Value(name: name, shape: t.shape, type: t.dataType, constant: t) }
         for (name, v) in inputs { values[name] = v }
@@ -105,7 +107,11 @@ final class Planner {
         if v.md == md { return v }
         if let c = v.constant {
             let out = Value(name: internalName(v.name), shape: v.shape, type: v.type, md: md, constant: c)
-            out.constantBuffer = try Reorder.now(c, from: v.md, to: md)
+            if graph.constants[v.name] != nil {
+                out.constantBuffer = try constantCache.buffer(v.name, md: md) { try Reorder.now(c, from: v.md, to: md) }
+            } else {
+                out.constantBuffer = try Reorder.now(c, from: v.md, to: md)
+            }
             return out
         }
         let out = newValue(internalName(v.name), shape: v.shape, md: md)
@@ -220,12 +226,19 @@ extension Planner {
 struct Binder {
     let arena: UnsafeMutableRawPointer
     let scratch: AlignedBuffer
+    /// Float initializers are copied once per model, not once per plan.
+    let constantCache: ConstantCache
+    let initializers: Set<String>
 
     func pointer(_ v: Value) -> UnsafeMutableRawPointer {
         if let c = v.constant, v.constantBuffer == nil {
-            let buffer = AlignedBuffer(size: c.bytes.count)
-            c.bytes.withUnsafeBytes { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            v.constantBuffer = buffer
+            let copy = {
+                let buffer = AlignedBuffer(size: c.bytes.count)
+                c.bytes.withUnsafeBytes { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                return buffer
+            }
+            let shareable = v.type == .float32 && initializers.contains(v.name)
+            v.constantBuffer = shareable ? constantCache.buffer(v.name, md: v.md, make: copy) : copy()
         }
         if let buffer = v.constantBuffer { return buffer.pointer }
         precondition(v.storage != nil, "value \(v.name) has no storage")
