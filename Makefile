@@ -2,18 +2,18 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-APT_PACKAGES := libdnnl-dev libturbojpeg0-dev libspng-dev libcurl4-openssl-dev zlib1g-dev python3-venv
+APT_PACKAGES := libdnnl-dev libturbojpeg0-dev libspng-dev libcurl4-openssl-dev zlib1g-dev python3-venv haproxy wrk
 VENV := .venv
 PY := $(VENV)/bin/python
 MODEL_DIR := models/efficientnet-lite0
 PORT ?= 8080
 
-.PHONY: help setup apt venv model check-model test-data build release test run conformance-report proto bench-engine clean lint-venv validate container-test
+.PHONY: help setup apt venv model check-model test-data build release test run conformance-report proto bench-engine clean lint-venv validate container-test reliability-test fuzz
 
 help:
 	@echo "make run    set up everything, build, and serve the demo model on :$(PORT)"
 	@echo "make test   set up everything and run all tests"
-	@echo "other targets: setup model check-model test-data build release validate container-test conformance-report bench-engine clean"
+	@echo "other targets: setup model check-model test-data build release validate container-test reliability-test fuzz conformance-report bench-engine clean"
 
 setup: apt venv
 
@@ -76,7 +76,18 @@ validate: lint-venv
 container-test: model test-data
 	bash Tests/Container/run.sh
 
-test: setup check-model test-data validate container-test
+# haproxy in front of 3 replicas (rolling restart, SIGKILL, rejoin), then 4x overload; on the
+# release binary (the static one the container test built, when present).
+reliability-test: model test-data
+	swift build -c release --static-swift-stdlib --scratch-path .build-static --product model-server 2>&1 | tail -1
+	$(PY) Tests/Reliability/loadbalancer.py --binary .build-static/release/model-server --json .cache/reliability-lb.json
+	$(PY) Tests/Reliability/overload.py --binary .build-static/release/model-server --json .cache/reliability-overload.json
+
+# libFuzzer on the image decoders and the request parsers (FUZZ_SECONDS each, default 60).
+fuzz: model
+	Fuzz/run
+
+test: setup check-model test-data validate container-test reliability-test fuzz
 	swift build --build-tests
 	swift test --skip-build
 
@@ -100,4 +111,4 @@ bench-engine: setup model release
 	bench/engine --markdown .cache/bench-engine.md
 
 clean:
-	rm -rf .build .build-static .cache $(VENV) $(LINT_VENV) $(MODEL_DIR)/model.onnx
+	rm -rf .build .build-static .build-fuzz .cache $(VENV) $(LINT_VENV) $(MODEL_DIR)/model.onnx

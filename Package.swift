@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // C libraries from Debian, one target each.
@@ -37,7 +39,7 @@ let package = Package(
             dependencies: ["CDNNL", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Proto/README.md"]
         ),
-        .target(name: "ImagePipeline", dependencies: ["CTurboJPEG", "CSpng"]),
+        .target(name: "ImagePipeline", dependencies: ["CTurboJPEG", "CSpng"], linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
         .target(name: "ModelStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "ModelFetch",
@@ -53,6 +55,19 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
             ]
+        ),
+        // libFuzzer targets (`make fuzz`): image decoding, and request bodies through the router.
+        .executableTarget(name: "FuzzImage", dependencies: ["ImagePipeline"], path: "Fuzz/Image"),
+        .executableTarget(
+            name: "FuzzRequest",
+            dependencies: [
+                "ModelServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Fuzz/Request"
         ),
         .executableTarget(
             name: "ModelServerCLI",

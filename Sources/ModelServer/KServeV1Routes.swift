@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import ModelEngine
-import MultipartKit
 
 /// KServe V1 (`GET /v1/models/{m}`, `POST /v1/models/{m}:predict`) and the image route
 /// `POST /v1/models/{m}:classify?top_k=5` (raw `image/jpeg`/`image/png` body or multipart form).
@@ -79,14 +78,7 @@ struct KServeV1Routes {
                   !boundary.isEmpty, type.contains("boundary=") else { throw APIError.badRequest("multipart/form-data without a boundary") }
             let originalBoundary = (request.headers[.contentType] ?? "").components(separatedBy: "boundary=").last!
                 .trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
-            var parts: [[UInt8]] = []
-            var current: [UInt8] = []
-            let parser = MultipartParser(boundary: originalBoundary)
-            parser.onHeader = { _, _ in }
-            parser.onBody = { buffer in current += buffer.readBytes(length: buffer.readableBytes) ?? [] }
-            parser.onPartComplete = { parts.append(current); current = [] }
-            do { try parser.execute(body) } catch { throw APIError.badRequest("malformed multipart body: \(error)") }
-            let images = parts.filter { !$0.isEmpty }
+            let images = try MultipartForm.parts(of: body, boundary: originalBoundary)
             guard !images.isEmpty else { throw APIError.badRequest("the multipart form has no image parts") }
             return images
         }

@@ -41,8 +41,9 @@ public struct ModelServer: Sendable {
         return services
     }
 
-    /// Every route, with JSON errors and metrics middleware.
-    func makeRouter() -> Router<BasicRequestContext> {
+    /// Every route, with JSON errors, metrics, authentication and admission middleware; for
+    /// serving inside another `Application`, or in-process tests (`app.test(.router)`).
+    public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         let table = RouteTable()
         // Metrics outermost, so that they count the error responses JSONErrorMiddleware makes.

@@ -104,7 +104,8 @@ func makeLogger(level: String?) -> Logger {
 /// OpenMP reads its settings only when the process starts. Unless given, set them here and
 /// re-execute this binary once, before any OpenMP code runs:
 /// - `OMP_NUM_THREADS` from the container's CPU quota;
-/// - `OMP_WAIT_POLICY=PASSIVE`: idle OpenMP threads sleep instead of spinning. In the server the
+/// - `OMP_WAIT_POLICY=PASSIVE` (unless it or `GOMP_SPINCOUNT` is set): idle OpenMP threads sleep
+///   instead of spinning. In the server the
 ///   same cores also decode images and serve HTTP; spinning threads starve them (measured: ~20%
 ///   more requests/s with passive waiting, docs/reliability.md). `engine-bench` keeps
 ///   OpenMP's default, as a pure inference loop.
@@ -116,7 +117,7 @@ enum OpenMPLaunch {
             setenv("OMP_NUM_THREADS", String(Threads.recommended()), 1)
             changed = true
         }
-        if env["OMP_WAIT_POLICY"] == nil && CommandLine.arguments.dropFirst().first != "engine-bench" {
+        if env["OMP_WAIT_POLICY"] == nil && env["GOMP_SPINCOUNT"] == nil && CommandLine.arguments.dropFirst().first != "engine-bench" {
             setenv("OMP_WAIT_POLICY", "PASSIVE", 1)
             changed = true
         }

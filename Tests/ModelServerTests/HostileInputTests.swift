@@ -45,6 +45,13 @@ struct HostileInputTests {
             Case(name: "classify without a content type", path: classify, body: jpeg, status: 415),
             Case(name: "multipart without boundary", path: classify, headers: ["Content-Type": "multipart/form-data"], body: jpeg, status: 400),
             Case(name: "multipart with no parts", path: classify, headers: ["Content-Type": "multipart/form-data; boundary=x"], body: Data("--x--\r\n".utf8), status: 400),
+            // Found by Fuzz/Request: MultipartKit 4.7.1 traps on a non-ASCII header-name byte.
+            Case(name: "multipart part header name with a byte >= 0x80", path: classify, headers: ["Content-Type": "multipart/form-data; boundary=fuzz"],
+                 body: Data("--fuzz\r\nContent-Disposition: form-data; name=\"a\"\r\nC".utf8) + Data([0x88, 0x88]) + Data(": y\r\n\r\n".utf8) + jpeg + Data("\r\n--fuzz--\r\n".utf8),
+                 status: 400),
+            Case(name: "multipart with a UTF-8 filename (allowed)", path: classify, headers: ["Content-Type": "multipart/form-data; boundary=fuzz"],
+                 body: Data("--fuzz\r\nContent-Disposition: form-data; name=\"a\"; filename=\"café.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8) + jpeg + Data("\r\n--fuzz--\r\n".utf8),
+                 status: 200),
             Case(name: "top_k=0", path: classify + "?top_k=0", headers: ["Content-Type": "image/jpeg"], body: jpeg, status: 400),
             Case(name: "score as text/plain", path: "/score", headers: ["Content-Type": "text/plain"], body: Data("{}".utf8), status: 415),
             Case(name: "score as XML", path: "/score", headers: ["Content-Type": "application/xml"], body: Data("<a/>".utf8), status: 415),

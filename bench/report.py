@@ -1,0 +1,186 @@
+"""Writes docs/benchmarks.md and its charts from a bench/serving.py run."""
+import datetime
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def mean(rounds, key):
+    return statistics.mean(r[key] for r in rounds)
+
+
+def rps(rounds):
+    return sum(r["requests"] for r in rounds) / sum(r["duration_us"] / 1e6 for r in rounds)
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def du_mb(path, exclude=()):
+    total = 0
+    for root, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if d not in exclude]
+        for f in files:
+            p = os.path.join(root, f)
+            if not os.path.islink(p):
+                total += os.path.getsize(p)
+    return total / 1e6
+
+
+def image_sizes():
+    """Our image's size (podman, when `make container-test` built it) and the peer's estimate."""
+    ours = None
+    try:
+        out = subprocess.run(["podman", "--storage-driver", "vfs", "image", "inspect", "--format", "{{.Size}}", "swift-model-server:test"],
+                             capture_output=True, text=True, timeout=60)
+        ours = int(out.stdout.strip()) / 1e6 if out.returncode == 0 else None
+        out = subprocess.run(["podman", "--storage-driver", "vfs", "image", "inspect", "--format", "{{.Size}}", "debian:bookworm-slim"],
+                             capture_output=True, text=True, timeout=60)
+        base = int(out.stdout.strip()) / 1e6 if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        base = None
+    venv = os.path.join(ROOT, ".venv-flask", "lib", f"python{sys.version_info.major}.{sys.version_info.minor}", "site-packages")
+    wheels = du_mb(venv, exclude=("pip", "setuptools", "__pycache__")) if os.path.isdir(venv) else None
+    stdlib = os.path.join(sys.base_prefix, "lib", f"python{sys.version_info.major}.{sys.version_info.minor}")
+    python = du_mb(stdlib, exclude=("site-packages", "test", "tests", "idlelib", "tkinter", "ensurepip", "__pycache__", "turtledemo"))
+    model = os.path.getsize(os.path.join(ROOT, "models", "efficientnet-lite0", "model.onnx")) / 1e6
+    return ours, base, python, wheels, model
+
+
+def charts(out, results, levels):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    colors = {"swift": "#f05138", "flask": "#3776ab"}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, route in zip(axes, ("score", "classify")):
+        for name in ("swift", "flask"):
+            ax.plot(levels, [rps(results[(route, c, name)]) for c in levels], "o-", color=colors[name], label=name)
+        ax.set_title(f"POST {'/score' if route == 'score' else ':classify'}")
+        ax.set_xlabel("concurrent connections")
+        ax.set_ylabel("requests/s")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(levels, [str(c) for c in levels])
+        ax.set_ylim(bottom=0)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "benchmarks", "throughput.png"), dpi=110)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    width = 0.13
+    for ax, route in zip(axes, ("score", "classify")):
+        for i, (name, p) in enumerate([(n, p) for n in ("swift", "flask") for p in ("p50", "p90", "p99")]):
+            xs = [j + (i - 2.5) * width for j in range(len(levels))]
+            ax.bar(xs, [mean(results[(route, c, name)], f"{p}_us") / 1000 for c in levels], width, color=colors[name],
+                   alpha={"p50": 0.45, "p90": 0.7, "p99": 1.0}[p], label=f"{name} {p}")
+        ax.set_title(f"latency, POST {'/score' if route == 'score' else ':classify'}")
+        ax.set_xticks(range(len(levels)), [str(c) for c in levels])
+        ax.set_xlabel("concurrent connections")
+        ax.set_ylabel("ms (log)")
+        ax.set_yscale("log")
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "benchmarks", "latency.png"), dpi=110)
+    return True
+
+
+def write(out, results, levels, sweep, best, start, top, quiet, extra, settings):
+    have_charts = charts(out, results, levels)
+    L = []
+    w = L.append
+    w("# Benchmarks\n")
+    w(f"Written by `bench/run` on {datetime.date.today()} ({cpu_model()}, {os.cpu_count()} cores, shared). "
+      "Both servers run on the same cores, with the same model file and the same photo (640×427 JPEG, "
+      f"{os.path.getsize(os.path.join(ROOT, '.cache', 'images', 'rocket.jpg')) // 1000} KB); both name '{top}' for it. "
+      f"Each scenario: {settings['warmup']} s warm-up, then {settings['seconds']} s measured, in {settings['rounds']} rounds "
+      "alternating the servers (Swift, Flask, Swift, Flask); wrk with one thread, keep-alive. "
+      "Throughput is over all rounds; latencies are the mean of the rounds' percentiles. Every request succeeded "
+      "(the script refuses to report otherwise)." + ("" if quiet else " **The machine never became quiet (>90% idle) before the run.**") + "\n")
+    if settings.get("smoke"):
+        w("**Smoke run** (CI): a few seconds per scenario; the numbers are not meaningful.\n")
+    flask_name = f"Flask (gunicorn -w {best[0]} --threads {best[1]}, onnxruntime {best[2]} thread{'s' if best[2] > 1 else ''} per worker)"
+    w(f"The peer, `bench/peers/flask`: {flask_name}, Pillow for decoding and resizing.\n")
+
+    # Targets.
+    c8 = 8 if 8 in levels else levels[-1]
+    w("## Targets\n")
+    w("| target | measured | |\n|---|---|---|")
+    for route, label in (("score", "`POST /score`"), ("classify", "`:classify`")):
+        s, f = results[(route, c8, "swift")], results[(route, c8, "flask")]
+        ratio = rps(s) / rps(f)
+        p99s, p99f = mean(s, "p99_us") / 1000, mean(f, "p99_us") / 1000
+        ok = ratio >= 2 and p99s < p99f
+        w(f"| {label} at concurrency {c8}: ≥ 2× the peer's throughput, lower p99 | {ratio:.2f}×, p99 {p99s:.0f} ms vs {p99f:.0f} ms | {'met' if ok else '**missed**'} |")
+    ready = start["swift"][0]
+    w(f"| start to ready < 1 s | {ready:.2f} s (Flask: {start['flask'][0]:.2f} s) | {'met' if ready < 1 else '**missed**'} |")
+    peak = max(r["rss_mb"] for k, v in results.items() if k[2] == "swift" for r in v)
+    w(f"| resident memory under load < 150 MB | {peak:.0f} MB peak RSS (any concurrency) | {'met' if peak < 150 else '**missed**'} |\n")
+
+    for route, label in (("score", "POST /score (JSON, base64 image)"), ("classify", "POST :classify (raw JPEG)")):
+        w(f"## {label}\n")
+        w("| connections | Swift req/s | Flask req/s | ratio | Swift p50 / p90 / p99 ms | Flask p50 / p90 / p99 ms | p99 ratio |")
+        w("|---:|---:|---:|---:|---:|---:|---:|")
+        for c in levels:
+            s, f = results[(route, c, "swift")], results[(route, c, "flask")]
+            ps = " / ".join(f"{mean(s, k) / 1000:.1f}" for k in ("p50_us", "p90_us", "p99_us"))
+            pf = " / ".join(f"{mean(f, k) / 1000:.1f}" for k in ("p50_us", "p90_us", "p99_us"))
+            w(f"| {c} | {rps(s):.1f} | {rps(f):.1f} | {rps(s) / rps(f):.2f} | {ps} | {pf} | {mean(s, 'p99_us') / mean(f, 'p99_us'):.2f} |")
+        w("")
+    if have_charts:
+        w("![throughput](benchmarks/throughput.png)\n")
+        w("![latency](benchmarks/latency.png)\n")
+
+    w("## Start-up and memory\n")
+    w("| | Swift | Flask | ratio |\n|---|---:|---:|---:|")
+    w(f"| process start to ready (median of {1 if settings.get('smoke') else 3}) | {start['swift'][0]:.2f} s | {start['flask'][0]:.2f} s | {start['swift'][0] / start['flask'][0]:.2f} |")
+    w(f"| idle RSS (sum over processes) | {start['swift'][1]:.0f} MB | {start['flask'][1]:.0f} MB | {start['swift'][1] / start['flask'][1]:.2f} |")
+    w(f"| idle PSS (shared pages counted once) | {start['swift'][2]:.0f} MB | {start['flask'][2]:.0f} MB | {start['swift'][2] / start['flask'][2]:.2f} |")
+    for c in levels:
+        s = max(r["rss_mb"] for route in ("score", "classify") for r in results[(route, c, "swift")])
+        f = max(r["rss_mb"] for route in ("score", "classify") for r in results[(route, c, "flask")])
+        fp = max(r["pss_mb"] for route in ("score", "classify") for r in results[(route, c, "flask")])
+        w(f"| peak RSS under load, {c} connections | {s:.0f} MB | {f:.0f} MB (PSS {fp:.0f}) | {s / f:.2f} |")
+    w("")
+    if sweep:
+        w("## The peer's configuration\n")
+        w(f"gunicorn workers × threads × onnxruntime threads per worker, `POST /score` at 8 connections, "
+          f"{settings['seconds'] / 2:.0f} s each; the best is used above.\n")
+        w("| workers | threads | onnxruntime threads | req/s | p99 ms | errors |\n|---:|---:|---:|---:|---:|---:|")
+        for (wk, th, ort), r in sweep:
+            w(f"| {wk} | {th} | {ort} | {r['rps']:.1f} | {r['p99_us'] / 1000:.0f} | {r['errors']} |")
+        w("")
+    w("## Engine vs onnxruntime (`bench/engine`)\n")
+    w("The model alone, no HTTP: EfficientNet-Lite0, the same random input, onnxruntime with "
+      "`intra_op_num_threads` = threads and `ORT_ENABLE_ALL`, the engine in its own process with `OMP_NUM_THREADS` = threads; "
+      "alternating rounds with a 0.5 s pause between turns (onnxruntime's spinning pool otherwise keeps a core busy "
+      "after its turn). Ratio < 1: the engine is faster.\n")
+    w(extra["engine"] + "\n")
+    w("## model-fetch vs curl (`bench/fetch`)\n")
+    w("One random object on moto's S3 server (authentication enforced), downloaded alternately by `model-fetch` "
+      "(SigV4 through libcurl, streaming SHA-256, temporary file, fsync, rename), by `curl --aws-sigv4 -o FILE`, "
+      "and by `curl` then `sha256sum` (the verification a pipeline without model-fetch has to run). Medians.\n")
+    w(extra["fetch"] + "\n")
+    ours, base, python, wheels, model = image_sizes()
+    w("## Container image\n")
+    w("| | size |\n|---|---:|")
+    w(f"| ours: the `runtime` stage (`make container-test`, podman) | {f'{ours:.0f} MB' if ours else 'not built'} |")
+    if base and wheels:
+        w(f"| peer, estimated: `debian:bookworm-slim` {base:.0f} MB + CPython 3.11 stdlib {python:.0f} MB + wheels {wheels:.0f} MB + model {model:.0f} MB "
+          f"| {base + python + wheels + model:.0f} MB |")
+        if ours:
+            w(f"| ratio ours / peer | {ours / (base + python + wheels + model):.2f} |")
+    w("\nThe peer's estimate adds the installed sizes of its parts (`python:3.11-slim` cannot be pulled here): the same "
+      "locally made `debian:bookworm-slim` base our image uses, this machine's CPython 3.11 standard library without its "
+      "tests, and the wheels of `bench/peers/flask/requirements.txt` as installed.\n")
+    with open(os.path.join(out, "benchmarks.md"), "w") as f:
+        f.write("\n".join(L))
