@@ -8,12 +8,12 @@ PY := $(VENV)/bin/python
 MODEL_DIR := models/efficientnet-lite0
 PORT ?= 8080
 
-.PHONY: help setup apt venv model check-model test-data build release test run conformance-report proto bench-engine clean lint-venv validate container-test reliability-test fuzz
+.PHONY: help setup apt venv model check-model test-data build release test run conformance-report proto bench-engine clean lint-venv validate container-test reliability-test fuzz bench-smoke
 
 help:
 	@echo "make run    set up everything, build, and serve the demo model on :$(PORT)"
 	@echo "make test   set up everything and run all tests"
-	@echo "other targets: setup model check-model test-data build release validate container-test reliability-test fuzz conformance-report bench-engine clean"
+	@echo "other targets: setup model check-model test-data build release validate container-test reliability-test fuzz bench-smoke conformance-report bench-engine clean"
 
 setup: apt venv
 
@@ -87,7 +87,11 @@ reliability-test: model test-data
 fuzz: model
 	Fuzz/run
 
-test: setup check-model test-data validate container-test reliability-test fuzz
+# The benchmark harness, a few seconds per scenario (CI keeps it from rotting; numbers not judged).
+bench-smoke: model test-data
+	bench/run --smoke
+
+test: setup check-model test-data validate container-test reliability-test fuzz bench-smoke
 	swift build --build-tests
 	swift test --skip-build
 
@@ -111,4 +115,4 @@ bench-engine: setup model release
 	bench/engine --markdown .cache/bench-engine.md
 
 clean:
-	rm -rf .build .build-static .build-fuzz .cache $(VENV) $(LINT_VENV) $(MODEL_DIR)/model.onnx
+	rm -rf .build .build-static .build-fuzz .cache $(VENV) $(LINT_VENV) .venv-flask $(MODEL_DIR)/model.onnx

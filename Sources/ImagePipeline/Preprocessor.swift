@@ -35,14 +35,14 @@ public struct Preprocessor: Sendable {
         let scale = Double(resizeShorter) / Double(min(image.width, image.height))
         let w = max(crop.width, Int((Double(image.width) * scale).rounded(.toNearestOrEven)))
         let h = max(crop.height, Int((Double(image.height) * scale).rounded(.toNearestOrEven)))
-        let resized = Resampler.resize(image, width: w, height: h)
         let left = (w - crop.width) / 2, top = (h - crop.height) / 2
+        let cropped = Resampler.resize(image, width: w, height: h, crop: (left, top, crop.width, crop.height))
         let plane = crop.width * crop.height
-        resized.pixels.withUnsafeBufferPointer { px in
+        cropped.pixels.withUnsafeBufferPointer { px in
             for c in 0..<3 {
                 let m = mean[c], inv = 1 / std[c]
                 for y in 0..<crop.height {
-                    let row = ((top + y) * w + left) * 3 + c
+                    let row = y * crop.width * 3 + c
                     let dst = c * plane + y * crop.width
                     for x in 0..<crop.width { buffer[dst + x] = (Float(px[row + x * 3]) - m) * inv }
                 }

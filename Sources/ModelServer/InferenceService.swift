@@ -37,6 +37,9 @@ public final class InferenceService: Sendable {
         metrics.modelInfo(name: manifest.name, version: manifest.version, sha256: manifest.artifact.sha256)
     }
 
+    /// The batcher's thread keeps the batcher alive; end it with the service that owns it.
+    deinit { batcher.stop() }
+
     public var manifest: ModelManifest { classifier.directory.manifest }
 
     /// Decodes and preprocesses encoded images into one input tensor (rows = images).
