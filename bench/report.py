@@ -125,6 +125,13 @@ def write(out, results, levels, sweep, best, start, top, quiet, extra, settings)
     w(f"| start to ready < 1 s | {ready:.2f} s (Flask: {start['flask'][0]:.2f} s) | {'met' if ready < 1 else '**missed**'} |")
     peak = max(r["rss_mb"] for k, v in results.items() if k[2] == "swift" for r in v)
     w(f"| resident memory under load < 150 MB | {peak:.0f} MB peak RSS (any concurrency) | {'met' if peak < 150 else '**missed**'} |\n")
+    if extra.get("profile"):
+        share = sum(float(l.split("%")[0]) for l in extra["profile"][0] if "[JIT]" in l or "libdnnl" in l)
+        w(f"**Where the time goes.** {share:.0f}% of the Swift server's CPU time under load is the model itself "
+          "(oneDNN; profile below). The engine alone is only a little faster than onnxruntime (engine table below), and the "
+          "peer runs onnxruntime with one thread in each of two worker processes, which keeps both cores busy with no "
+          "coordination. So the servers' throughputs differ by what is left — decoding, resizing, HTTP — and a 2× "
+          "throughput target would need the engine alone to be about twice as fast as onnxruntime.\n")
 
     for route, label in (("score", "POST /score (JSON, base64 image)"), ("classify", "POST :classify (raw JPEG)")):
         w(f"## {label}\n")
@@ -146,11 +153,12 @@ def write(out, results, levels, sweep, best, start, top, quiet, extra, settings)
     w(f"| idle RSS (sum over processes) | {start['swift'][1]:.0f} MB | {start['flask'][1]:.0f} MB | {start['swift'][1] / start['flask'][1]:.2f} |")
     w(f"| idle PSS (shared pages counted once) | {start['swift'][2]:.0f} MB | {start['flask'][2]:.0f} MB | {start['swift'][2] / start['flask'][2]:.2f} |")
     for c in levels:
-        s = max(r["rss_mb"] for route in ("score", "classify") for r in results[(route, c, "swift")])
-        f = max(r["rss_mb"] for route in ("score", "classify") for r in results[(route, c, "flask")])
-        fp = max(r["pss_mb"] for route in ("score", "classify") for r in results[(route, c, "flask")])
-        w(f"| peak RSS under load, {c} connections | {s:.0f} MB | {f:.0f} MB (PSS {fp:.0f}) | {s / f:.2f} |")
-    w("")
+        s = max(r["rss_mb"] for r in results[("score", c, "swift")])
+        f = max(r["rss_mb"] for r in results[("score", c, "flask")])
+        fp = max(r["pss_mb"] for r in results[("score", c, "flask")])
+        w(f"| peak RSS under load, `/score`, {c} connections | {s:.0f} MB | {f:.0f} MB (PSS {fp:.0f}) | {s / f:.2f} |")
+    w("\nThe `/score` runs come first, in increasing concurrency; memory a process has touched is rarely "
+      "given back, so each row also holds the peaks before it.\n")
     if sweep:
         w("## The peer's configuration\n")
         w(f"gunicorn workers × threads × onnxruntime threads per worker, `POST /score` at 8 connections, "
@@ -159,6 +167,14 @@ def write(out, results, levels, sweep, best, start, top, quiet, extra, settings)
         for (wk, th, ort), r in sweep:
             w(f"| {wk} | {th} | {ort} | {r['rps']:.1f} | {r['p99_us'] / 1000:.0f} | {r['errors']} |")
         w("")
+    if extra.get("profile"):
+        w("## Where the Swift server's time goes\n")
+        w("`perf record` on the Swift server while wrk posts the photo to `:classify` over 8 connections "
+          "(`[JIT]` is oneDNN's generated convolution code, i.e. the model itself):\n")
+        by_lib, by_symbol = extra["profile"]
+        w("```\n" + "\n".join(by_lib) + "\n```\n")
+        w("Top symbols:\n")
+        w("```\n" + "\n".join(line[:160] for line in by_symbol) + "\n```\n")
     w("## Engine vs onnxruntime (`bench/engine`)\n")
     w("The model alone, no HTTP: EfficientNet-Lite0, the same random input, onnxruntime with "
       "`intra_op_num_threads` = threads and `ORT_ENABLE_ALL`, the engine in its own process with `OMP_NUM_THREADS` = threads; "

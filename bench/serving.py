@@ -172,6 +172,35 @@ def measure_start(make, trials):
     return statistics.median(times), max(m[0] for m in idle), max(m[1] for m in idle)
 
 
+def profile(make, path, body, content_type, seconds):
+    """Where our server's CPU time goes at 8 connections: `perf record` on the process, by library
+    and by symbol. None when perf is missing or not permitted here."""
+    if not shutil.which("perf"):
+        return None
+    s = make().start()
+    data = os.path.join(tempfile.gettempdir(), f"bench-perf-{os.getpid()}.data")
+    try:
+        env = dict(os.environ, BODY_FILE=body, CONTENT_TYPE=content_type)
+        load = subprocess.Popen(["wrk", "-t1", "-c8", f"-d{round(seconds) + 3}s", "-s", os.path.join(ROOT, "bench", "post.lua"),
+                                 f"http://127.0.0.1:{s.port}{path}"], env=env, stdout=subprocess.DEVNULL)
+        time.sleep(1.5)
+        rec = subprocess.run(["perf", "record", "-F", "499", "-p", str(s.process.pid), "-o", data, "--", "sleep", str(seconds)],
+                             capture_output=True, text=True)
+        load.wait()
+        if rec.returncode != 0:
+            return None
+        tables = []
+        for keys in ("dso", "dso,sym"):
+            out = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", keys, "--stdio"], capture_output=True, text=True).stdout
+            rows = [l.strip() for l in out.splitlines() if l.strip() and not l.startswith("#") and "%" in l][:10]
+            tables.append(rows)
+        return tables
+    finally:
+        s.stop()
+        if os.path.exists(data):
+            os.unlink(data)
+
+
 def run_script(args, markdown):
     """Runs bench/engine or bench/fetch; returns its Markdown table, or why it failed."""
     r = subprocess.run(args + ["--markdown", markdown], cwd=ROOT, capture_output=True, text=True)
@@ -241,7 +270,7 @@ def main():
     if failed:
         raise SystemExit(f"requests failed, not reporting: {failed}")
 
-    extra = {}
+    extra = {"profile": profile(make["swift"], CLASSIFY, PHOTO, "image/jpeg", 3 if args.smoke else 8)}
     if args.smoke:
         extra["engine"] = run_script(["bench/engine", "--binary", args.binary, "--rounds", "1", "--iters", "2", "--batches", "1", "--threads", "1",
                                       "--no-wait"], os.path.join(work, "engine.md"))
