@@ -1,16 +1,6 @@
 #ifndef CCURL_SHIM_H
 #define CCURL_SHIM_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE  // sync_file_range
-#endif
-#include <fcntl.h>
 #include <curl/curl.h>
-
-// Starts writing a range of a file back to disk without waiting (Linux's sync_file_range is a
-// GNU extension that Swift's Glibc module does not export). Used by ModelFetch's file sink.
-static inline int ccurl_start_writeback(int fd, long long offset, long long count) {
-    return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE);
-}
 
 // curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot call:
 // one typed wrapper per argument kind.

@@ -1,13 +1,10 @@
-import CCurl
 import Crypto
 import Foundation
 
 /// Appends a download to a temporary file while hashing it; knows how to resume.
 ///
 /// Bytes are gathered into 1 MiB blocks before each `write(2)` and hash update: curl delivers
-/// 16–64 KiB at a time, and per-call overhead was a measurable part of the transfer time. Every
-/// 8 MiB written, the kernel is asked to start writing them back (`sync_file_range`), so that
-/// the final `fsync` finds little left to do instead of the whole file.
+/// 16–64 KiB at a time, and per-call overhead was a measurable part of the transfer time.
 final class FileSink: BodySink {
     let path: String
     private(set) var fd: Int32
@@ -19,8 +16,6 @@ final class FileSink: BodySink {
     private(set) var writeErrno: Int32 = 0
     private var block = [UInt8]()
     private let blockSize = 1 << 20
-    private var written: Int64 = 0
-    private var writebackStart: Int64 = 0
 
     init(path: String) throws {
         self.path = path
@@ -64,11 +59,6 @@ final class FileSink: BodySink {
                 offset += n
             }
             hasher.update(bufferPointer: raw)
-            written += Int64(raw.count)
-            if written - writebackStart >= 8 << 20 {
-                _ = ccurl_start_writeback(fd, writebackStart, written - writebackStart)
-                writebackStart = written
-            }
             return true
         }
     }
@@ -78,8 +68,6 @@ final class FileSink: BodySink {
         ftruncate(fd, 0)
         lseek(fd, 0, SEEK_SET)
         size = 0
-        written = 0
-        writebackStart = 0
         hasher = SHA256()
     }
 
