@@ -212,3 +212,20 @@ def describe(results):
     bad = failures(results)
     kinds = statistics.multimode([r.error or str(r.status) for r in bad]) if bad else []
     return f"{len(results)} requests, {len(bad)} failed" + (f" (mostly {kinds[0]})" if kinds else "")
+
+
+def finish(figures, problems, work, json_path=None):
+    """Prints the figures (and writes them to `json_path`); exits 1 with the problems, if any,
+    keeping the logs in `work`, else removes `work`."""
+    import json
+    import shutil
+    import sys
+    print(json.dumps(figures, indent=2))
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(figures, f, indent=2)
+    if problems:
+        print("FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)
+        print(f"logs in {work}", file=sys.stderr)
+        sys.exit(1)
+    shutil.rmtree(work, ignore_errors=True)

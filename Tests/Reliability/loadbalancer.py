@@ -8,7 +8,6 @@
 Exits non-zero if step 1 loses any request or a check fails; prints the figures as JSON.
 """
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -18,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from common import Load, Replica, between, default_binary, describe, failures, free_port, latency_ms
+from common import Load, Replica, between, default_binary, describe, failures, finish, free_port, latency_ms
 
 HAPROXY_CONFIG = """
 global
@@ -177,16 +176,7 @@ def main():
         for r in replicas:
             r.stop()
     figures["total_requests"] = len(load.results) if load else 0
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(figures, f, indent=2)
-    if problems:
-        print("FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)
-        print(f"logs in {work}", file=sys.stderr)
-        sys.exit(1)
-    shutil.rmtree(work, ignore_errors=True)
-
+    finish(figures, problems, work, args.json)
 
 if __name__ == "__main__":
     main()

@@ -9,14 +9,11 @@
 Exits non-zero when a check fails; prints the figures as JSON.
 """
 import argparse
-import json
-import shutil
-import sys
 import tempfile
 import threading
 import time
 
-from common import Load, Replica, default_binary, latency_ms
+from common import Load, Replica, default_binary, finish, latency_ms
 
 # The server runs with its defaults: MAX_CONCURRENT_REQUESTS=64 requests admitted (more get 503
 # before their bodies are read), MAX_QUEUE_SIZE=64 rows queued for the model.
@@ -64,7 +61,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="overload-test-")
     server = Replica(args.binary, "server", work, {"LOG_LEVEL": "info"}).start()
-    figures, problems = {}, []
+    figures = {}
     try:
         server.wait_ready()
         figures["idle_rss_mb"] = round(server.rss_mb(), 1)
@@ -75,10 +72,7 @@ def main():
         figures["alive"] = server.process.poll() is None
     finally:
         server.stop()
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(figures, f, indent=2)
+
 
     # An admitted request waits for at most ADMITTED requests ahead of it; allow 2× that time at
     # the measured rate, plus a second for a noisy, shared machine.
@@ -98,13 +92,7 @@ def main():
         (after["other"] == 0 and after["shed_503"] == 0, "after the overload, requests still failed"),
         (figures["alive"], "the server died"),
     ]
-    problems = [why for ok, why in checks if not ok]
-    if problems:
-        print("FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)
-        print(f"log in {work}", file=sys.stderr)
-        sys.exit(1)
-    shutil.rmtree(work, ignore_errors=True)
-
+    finish(figures, [why for ok, why in checks if not ok], work, args.json)
 
 if __name__ == "__main__":
     main()
