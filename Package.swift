@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine"]),
         .testTarget(name: "ImagePipelineTests", dependencies: ["ImagePipeline"]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
-        .testTarget(name: "ModelFetchTests", dependencies: ["ModelFetch"]),
+        .testTarget(name: "ModelFetchTests", dependencies: ["ModelFetch", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "ModelServerTests",
             dependencies: [

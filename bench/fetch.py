@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
 """model-fetch vs curl: throughput on one large object from a local S3 server, in one run.
 
-    bench/fetch [--megabytes 200] [--rounds 3]
+    bench/fetch [--megabytes 200] [--rounds 5]
 
 Starts moto's S3 server (authentication enforced, an IAM user's key), uploads a random object,
-then downloads it alternately with `model-fetch` (SigV4, SHA-256 verified, atomic rename),
-`curl --aws-sigv4` alone, and `curl` followed by `sha256sum` (what a pipeline without model-fetch
-runs to verify the artifact), and reports median MB/s and the ratios.
+then downloads it in turn with
+  - `model-fetch` (SigV4, SHA-256 verified, fsync, atomic rename),
+  - `curl --aws-sigv4 -o FILE` alone (the issue's yardstick: neither verified nor durable),
+  - `curl` then `sync FILE` (durable, like model-fetch, but unverified),
+  - `curl` then `sha256sum` then `sync` (the same guarantees as model-fetch, as a pipeline would
+    script them),
+and reports median MB/s and ratios, with the CPU seconds each download costs the client and the
+server (moto runs in this process): on a small machine they bound the wall time.
 """
 import argparse
 import hashlib
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -25,7 +31,7 @@ from s3_server import start_authenticated_s3  # noqa: E402  (the same authentica
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--megabytes", type=int, default=200)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/model-fetch"))
     ap.add_argument("--markdown")
     args = ap.parse_args()
@@ -41,35 +47,68 @@ def main():
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"],
                AWS_REGION="us-east-1")
     tmp = tempfile.mkdtemp(dir=os.path.join(ROOT, ".cache") if os.path.isdir(os.path.join(ROOT, ".cache")) else None)
-    ours, theirs, verified = [], [], []
+    out = os.path.join(tmp, "object.bin")
     curl = ["curl", "-sS", "--fail", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", f"{key['AccessKeyId']}:{key['SecretAccessKey']}",
-            "-H", "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]
-    for _ in range(args.rounds):
-        out = os.path.join(tmp, "fetch.bin")
-        t0 = time.perf_counter()
-        subprocess.run([args.binary, "s3://bench/big.bin", "--sha256", digest, "--output", out, "--quiet"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
-        ours.append(time.perf_counter() - t0)
-        os.unlink(out)
-        out = os.path.join(tmp, "curl.bin")
-        t0 = time.perf_counter()
-        subprocess.run(curl + ["-o", out, f"{endpoint}/bench/big.bin"], check=True)
-        theirs.append(time.perf_counter() - t0)
-        os.unlink(out)
-        t0 = time.perf_counter()
-        subprocess.run(curl + ["-o", out, f"{endpoint}/bench/big.bin"], check=True)
-        sha = subprocess.run(["sha256sum", out], check=True, capture_output=True, text=True).stdout.split()[0]
-        verified.append(time.perf_counter() - t0)
-        if sha != digest:
+            "-H", "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "-o", out, "-w", "%{time_starttransfer}", f"{endpoint}/bench/big.bin"]
+    first_byte = []
+
+    def run_curl():
+        first_byte.append(float(subprocess.run(curl, check=True, capture_output=True, text=True).stdout))
+
+    def check_digest():
+        if subprocess.run(["sha256sum", out], check=True, capture_output=True, text=True).stdout.split()[0] != digest:
             raise SystemExit("curl's download does not match")
-        os.unlink(out)
+
+    ways = {
+        "model-fetch": lambda: subprocess.run([args.binary, "s3://bench/big.bin", "--sha256", digest, "--output", out, "--quiet"], env=env,
+                                              check=True, stdout=subprocess.DEVNULL),
+        "curl": run_curl,
+        "curl + sync": lambda: (run_curl(), subprocess.run(["sync", out], check=True)),
+        "curl + sha256sum + sync": lambda: (run_curl(), check_digest(), subprocess.run(["sync", out], check=True)),
+        "dd conv=fsync": lambda: subprocess.run(["dd", "if=/dev/zero", f"of={out}", "bs=1000000", f"count={args.megabytes}", "conv=fsync"],
+                                                check=True, capture_output=True),
+    }
+    times = {name: [] for name in ways}
+    client_cpu = {name: [] for name in ways}  # CPU seconds of the child processes
+    server_cpu = {name: [] for name in ways}  # of this process: moto runs in it, on its own threads
+
+    def cpu(who):
+        r = resource.getrusage(who)
+        return r.ru_utime + r.ru_stime
+
+    for _ in range(args.rounds):
+        for name, way in ways.items():
+            c0, s0, t0 = cpu(resource.RUSAGE_CHILDREN), cpu(resource.RUSAGE_SELF), time.perf_counter()
+            way()
+            times[name].append(time.perf_counter() - t0)
+            client_cpu[name].append(cpu(resource.RUSAGE_CHILDREN) - c0)
+            server_cpu[name].append(cpu(resource.RUSAGE_SELF) - s0)
+            os.unlink(out)
     os.rmdir(tmp)
     server.stop()
     mb = args.megabytes
-    a, b, c = (mb / statistics.median(t) for t in (ours, theirs, verified))
-    table = ("| object | model-fetch MB/s | curl MB/s | curl + sha256sum MB/s | model-fetch / curl | model-fetch / (curl + sha256sum) |\n"
-             "|---:|---:|---:|---:|---:|---:|\n"
-             f"| {mb} MB | {a:.1f} | {b:.1f} | {c:.1f} | {a / b:.2f} | {a / c:.2f} |")
+    median = {name: statistics.median(t) for name, t in times.items()}
+    rate = {name: mb / t for name, t in median.items()}
+    ttfb = statistics.median(first_byte)
+    cores = os.cpu_count()
+    # Before the first byte the (single-threaded) server works alone; after it, client and server
+    # share the cores. So no download with this much CPU work can be faster than:
+    floor = ttfb + (statistics.median(client_cpu["model-fetch"]) + statistics.median(server_cpu["model-fetch"]) - ttfb) / cores
+    table = ("| object | model-fetch MB/s | curl MB/s | curl + sync MB/s | curl + sha256sum + sync MB/s |"
+             " model-fetch / curl | model-fetch / (curl + sync) | model-fetch / (curl + sha256sum + sync) |\n"
+             "|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+             f"| {mb} MB | {rate['model-fetch']:.0f} | {rate['curl']:.0f} | {rate['curl + sync']:.0f} | {rate['curl + sha256sum + sync']:.0f} | "
+             f"{rate['model-fetch'] / rate['curl']:.2f} | {rate['model-fetch'] / rate['curl + sync']:.2f} | "
+             f"{rate['model-fetch'] / rate['curl + sha256sum + sync']:.2f} |\n\n"
+             "| per download (medians) | model-fetch | curl |\n|---|---:|---:|\n"
+             f"| wall seconds | {median['model-fetch']:.3f} | {median['curl']:.3f} |\n"
+             f"| CPU seconds, client | {statistics.median(client_cpu['model-fetch']):.3f} | {statistics.median(client_cpu['curl']):.3f} |\n"
+             f"| CPU seconds, S3 server (moto, same machine) | {statistics.median(server_cpu['model-fetch']):.3f} | {statistics.median(server_cpu['curl']):.3f} |\n\n"
+             f"Time to first byte (curl): {ttfb * 1000:.0f} ms; `dd conv=fsync` of {mb} MB (the disk's durable write): "
+             f"{median['dd conv=fsync'] * 1000:.0f} ms; {cores} cores; {args.rounds} rounds. "
+             f"Floor for model-fetch's CPU work here = first byte + (client + server CPU after it) / cores = {floor * 1000:.0f} ms, "
+             f"i.e. at most {median['curl'] / floor:.2f} of curl's throughput.")
     print(table)
     if args.markdown:
         open(args.markdown, "w").write(table + "\n")

@@ -6,6 +6,7 @@
 Serves FILE's bytes (honouring `Range: bytes=N-`) at these paths, each with its own fault:
   /ok            always fine
   /drop          the first response stops halfway and the connection is closed (resume must follow)
+  /droprange     like /drop, but Range is then ignored: the whole file again, with 200
   /flaky         503 twice, then fine
   /ratelimit     429 with Retry-After: 1 once, then fine
   /wrong         fine, but one byte is flipped (checksum error)
@@ -55,7 +56,7 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
-        start = int(rng.split("=")[1].split("-")[0]) if rng else 0
+        start = int(rng.split("=")[1].split("-")[0]) if rng and path != "/droprange" else 0
         if path in ("/gone", "/denied"):
             code = 404 if path == "/gone" else 403
             body = f"<Error><Code>{'NoSuchKey' if code == 404 else 'AccessDenied'}</Code></Error>".encode()
@@ -77,7 +78,7 @@ class Handler(BaseHTTPRequestHandler):
             data[len(data) // 2] ^= 0xFF
             data = bytes(data)
         body = self.send_body(data, start)
-        if path == "/drop" and n == 1:
+        if path in ("/drop", "/droprange") and n == 1:
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True

@@ -5,10 +5,10 @@ import Testing
 /// The `model-fetch` binary: exit codes, and no credential in any output.
 @Suite("model-fetch command", .serialized)
 struct CommandTests {
-    func run(_ args: [String], env: [String: String]) throws -> (status: Int32, output: String) {
+    func run(_ args: [String], env: [String: String], executable: URL = Paths.binary) throws -> (status: Int32, output: String) {
         try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-fetch first")
         let p = Process()
-        p.executableURL = Paths.binary
+        p.executableURL = executable
         p.arguments = args
         p.environment = env.merging(["PATH": "/usr/bin:/bin"]) { $1 }
         let out = Pipe()
@@ -36,6 +36,25 @@ struct CommandTests {
         #expect(r.status == 5)
         #expect(r.output.contains(out.path) && r.output.contains(wrong) && r.output.contains(Fixtures.sha("model.bin")))
         #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
+    @Test("a full disk exits 6, says so, and leaves nothing behind")
+    func diskFull() throws {
+        // A 1 MiB tmpfs in a private mount namespace (`unshare`, no root needed where user
+        // namespaces are allowed) receives the 3 MiB fixture; the shell then lists what is left.
+        let dir = Fixtures.scratch().appendingPathComponent("small")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let source = "file://\(Fixtures.directory.appendingPathComponent("model.bin").path)"
+        let script = """
+            mount -t tmpfs -o size=1m tmpfs "$1" || exit 99
+            "$2" "$3" --sha256 "$4" --output "$1/model.bin"; status=$?
+            echo "left: [$(ls -A "$1")]"; exit $status
+            """
+        let r = try run(["-rm", "sh", "-c", script, "sh", dir.path, Paths.binary.path, source, Fixtures.sha("model.bin")], env: [:],
+                        executable: URL(fileURLWithPath: "/usr/bin/unshare"))
+        #expect(r.status != 99, "cannot mount a tmpfs here: \(r.output)")
+        #expect(r.status == 6, "\(r.output)")
+        #expect(r.output.contains("disk full") && r.output.contains("left: []"), "\(r.output)")
     }
 
     @Test("a missing checksum is a usage error: nothing is accepted unverified")

@@ -35,6 +35,15 @@ struct FaultTests {
         #expect(resumedAt > 0 && resumedAt < 3 << 20, "resumed at \(resumedAt)")
     }
 
+    @Test("a server that ignores Range on the retry: the partial file is discarded and the whole object verified")
+    func rangeIgnored() throws {
+        let (_, summary) = try fetch("/droprange")
+        #expect(summary.attempts == 2)
+        #expect(summary.bytes == (try FileManager.default.attributesOfItem(atPath: Fixtures.directory.appendingPathComponent("model.bin").path)[.size] as! NSNumber).int64Value)
+        let requests = try log().filter { $0["path"] as? String == "/droprange" }
+        #expect(requests.count == 2 && requests[1]["range"] is String)
+    }
+
     @Test("503 twice, then 200: retried with backoff")
     func flaky() throws {
         #expect(try fetch("/flaky").1.attempts == 3)
