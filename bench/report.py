@@ -182,9 +182,11 @@ def write(out, results, levels, sweep, best, start, top, quiet, extra, settings)
       "after its turn). Ratio < 1: the engine is faster.\n")
     w(extra["engine"] + "\n")
     w("## model-fetch vs curl (`bench/fetch`)\n")
-    w("One random object on moto's S3 server (authentication enforced), downloaded alternately by `model-fetch` "
-      "(SigV4 through libcurl, streaming SHA-256, temporary file, fsync, rename), by `curl --aws-sigv4 -o FILE`, "
-      "and by `curl` then `sha256sum` (the verification a pipeline without model-fetch has to run). Medians.\n")
+    w("One random object on moto's S3 server (authentication enforced), downloaded in turn by `model-fetch` "
+      "(SigV4 through libcurl, SHA-256 on its own thread, temporary file with write-behind, fsync, rename), by "
+      "`curl --aws-sigv4 -o FILE` alone, by `curl` then `sync FILE` (durable like model-fetch, unverified), and by "
+      "`curl`, `sha256sum` and `sync` (the same guarantees, as a pipeline would script them). Medians; the client's "
+      "and the server's CPU seconds per download are measured too.\n")
     w(extra["fetch"] + "\n")
     ours, base, python, wheels, model = image_sizes()
     w("## Container image\n")
