@@ -26,9 +26,15 @@ struct CurlResponse {
     var bytesReceived: Int64
 }
 
-/// Receives body bytes with the response status; returns false to abort (e.g. disk full).
+/// Receives a successful response's body; returns false to abort (e.g. disk full).
 protocol BodySink: AnyObject {
+    /// Called before the first body byte of each response, with its status and `Content-Length`.
+    func begin(status: Int, length: Int64?) -> Bool
     func write(_ bytes: UnsafeRawBufferPointer, status: Int) -> Bool
+}
+
+extension BodySink {
+    func begin(status: Int, length: Int64?) -> Bool { true }
 }
 
 /// Collects a small body in memory (listings, error documents).
@@ -52,6 +58,7 @@ enum Curl {
         var headers: [String: String] = [:]
         var bytes: Int64 = 0
         var sinkFailed = false
+        var bodyBegun = false
         let progress: ((Int64) -> Void)?
         init(sink: BodySink, progress: ((Int64) -> Void)?) { self.sink = sink; self.progress = progress }
     }
@@ -98,6 +105,7 @@ enum Curl {
             if line.hasPrefix("HTTP/") {
                 // A new response (redirect or 100-continue): start its headers afresh.
                 routing.context.headers = [:]
+                routing.context.bodyBegun = false
                 routing.context.status = Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
             } else if let colon = line.firstIndex(of: ":") {
                 let key = line[..<colon].lowercased()
@@ -110,8 +118,16 @@ enum Curl {
             let routing = Unmanaged<ErrorRouting>.fromOpaque(ud!).takeUnretainedValue()
             let n = size * count
             let buffer = UnsafeRawBufferPointer(start: ptr, count: n)
-            let target: BodySink = routing.context.status >= 400 ? routing.errorSink : routing.context.sink
-            guard target.write(buffer, status: routing.context.status) else {
+            let status = routing.context.status
+            let target: BodySink = status >= 400 ? routing.errorSink : routing.context.sink
+            if !routing.context.bodyBegun {
+                routing.context.bodyBegun = true
+                guard target.begin(status: status, length: routing.context.headers["content-length"].flatMap(Int64.init)) else {
+                    routing.context.sinkFailed = true
+                    return 0
+                }
+            }
+            guard target.write(buffer, status: status) else {
                 routing.context.sinkFailed = true
                 return 0
             }

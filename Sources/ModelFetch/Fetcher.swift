@@ -88,6 +88,8 @@ public final class Fetcher {
     private func copyFile(_ path: String, into sink: FileSink) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw FetchError.notFound("file://\(path)") }
         defer { try? handle.close() }
+        let length = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+        guard sink.begin(status: 200, length: length) else { throw Self.writeError(sink) }
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
             let ok = chunk.withUnsafeBytes { sink.write($0, status: 206) }
             if !ok { throw Self.writeError(sink) }
@@ -100,7 +102,6 @@ public final class Fetcher {
         var total: Int64?
         while true {
             attempt += 1
-            sink.beginRequest()
             var request = try self.request(for: source, range: sink.size)
             request.connectTimeout = options.connectTimeout
             request.lowSpeedTime = options.stallSeconds
@@ -172,7 +173,7 @@ public final class Fetcher {
     }
 
     static func writeError(_ sink: FileSink) -> FetchError {
-        let why = String(cString: strerror(sink.writeErrno))
+        let why = String(cString: strerror(sink.writeErrno)) + (sink.spaceShortfall.map { " (\($0))" } ?? "")
         return sink.writeErrno == ENOSPC || sink.writeErrno == EDQUOT ? .diskFull("writing \(sink.path): \(why)") : .transfer("writing \(sink.path): \(why)")
     }
 

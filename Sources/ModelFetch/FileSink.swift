@@ -14,10 +14,9 @@ final class FileSink: BodySink {
     private(set) var fd: Int32
     private(set) var size: Int64 = 0
     private let hasher: BackgroundHasher
-    /// The offset the current request asked to start from.
-    var requestedStart: Int64 = 0
-    private var firstWrite = true
     private(set) var writeErrno: Int32 = 0
+    /// Why `writeErrno` is ENOSPC before anything was written, if that is the case.
+    private(set) var spaceShortfall: String?
 
     init(path: String) throws {
         self.path = path
@@ -35,18 +34,23 @@ final class FileSink: BodySink {
         if fd >= 0 { close(fd) }
     }
 
-    /// Prepares for a (re)request starting at the current size.
-    func beginRequest() {
-        requestedStart = size
-        firstWrite = true
+    func begin(status: Int, length: Int64?) -> Bool {
+        // The server ignored our Range and sends the whole object: start over.
+        if status == 200 && size > 0 { reset() }
+        // Fail before downloading gigabytes that cannot fit.
+        var fs = statvfs()
+        if let length, fstatvfs(fd, &fs) == 0 {
+            let available = Int64(fs.f_bavail) * Int64(fs.f_frsize)
+            if length > available {
+                writeErrno = ENOSPC
+                spaceShortfall = "\(length) more bytes needed, \(available) available"
+                return false
+            }
+        }
+        return true
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, status: Int) -> Bool {
-        if firstWrite {
-            firstWrite = false
-            // The server ignored our Range and sent the whole object: start over.
-            if status == 200 && size > 0 { reset() }
-        }
         var offset = 0
         while offset < bytes.count {
             let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)

@@ -74,11 +74,8 @@ struct KServeV1Routes {
     static func images(_ request: Request, _ body: [UInt8]) throws -> [[UInt8]] {
         let type = request.headers[.contentType]?.lowercased() ?? ""
         if type.hasPrefix("multipart/form-data") {
-            guard let boundary = type.components(separatedBy: "boundary=").last?.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")),
-                  !boundary.isEmpty, type.contains("boundary=") else { throw APIError.badRequest("multipart/form-data without a boundary") }
-            let originalBoundary = (request.headers[.contentType] ?? "").components(separatedBy: "boundary=").last!
-                .trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
-            let images = try MultipartForm.parts(of: body, boundary: originalBoundary)
+            let boundary = try MultipartForm.boundary(contentType: request.headers[.contentType] ?? "")
+            let images = try MultipartForm.parts(of: body, boundary: boundary)
             guard !images.isEmpty else { throw APIError.badRequest("the multipart form has no image parts") }
             return images
         }

@@ -1,52 +1,76 @@
 import Foundation
-import MultipartKit
 
-/// The parts of a `multipart/form-data` body, parsed by MultipartKit.
+/// The parts of a `multipart/form-data` body (RFC 7578, framing from RFC 2046 §5.1.1).
 ///
 /// ```swift
-/// let files = try MultipartForm.parts(of: body, boundary: "XyZ")   // [[UInt8]], empty parts dropped
+/// let boundary = try MultipartForm.boundary(contentType: "multipart/form-data; boundary=XyZ")
+/// let files = try MultipartForm.parts(of: body, boundary: boundary)   // [[UInt8]], empty parts dropped
 /// ```
+///
+/// Our own parser, not MultipartKit's: MultipartKit 4.7.1 (the only version available) traps on
+/// a header-name byte ≥ 0x80, taking the server down, and a guard in front of it kept missing
+/// inputs that its state machine reads differently (Fuzz/Request found two). Only the framing is
+/// parsed: part bodies, and header lines checked to be `token: value`; header values are ignored.
 enum MultipartForm {
-    static func parts(of body: [UInt8], boundary: String) throws -> [[UInt8]] {
-        try checkHeaderNames(body, boundary: Array(boundary.utf8))
-        var parts: [[UInt8]] = []
-        var current: [UInt8] = []
-        let parser = MultipartParser(boundary: boundary)
-        parser.onHeader = { _, _ in }
-        parser.onBody = { buffer in current += buffer.readBytes(length: buffer.readableBytes) ?? [] }
-        parser.onPartComplete = { parts.append(current); current = [] }
-        do { try parser.execute(body) } catch { throw APIError.badRequest("malformed multipart body: \(error)") }
-        return parts.filter { !$0.isEmpty }
+    private static let crlf: [UInt8] = [13, 10]
+    private static let tokenSymbols = Array("!#$%&'*+-.^_`|~".utf8)
+
+    /// The `boundary` parameter of a `multipart/form-data` content type (quoted or not).
+    static func boundary(contentType: String) throws -> String {
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, pair[0].lowercased() == "boundary" else { continue }
+            let value = pair[1].count >= 2 && pair[1].hasPrefix("\"") && pair[1].hasSuffix("\"") ? String(pair[1].dropFirst().dropLast()) : pair[1]
+            guard (1...70).contains(value.utf8.count) else { throw APIError.badRequest("the multipart boundary must be 1 to 70 characters") }
+            return value
+        }
+        throw APIError.badRequest("multipart/form-data without a boundary")
     }
 
-    /// MultipartKit 4.7.1 looks header-name bytes up in a 128-entry table, so a byte ≥ 0x80 in a
-    /// part's header name traps and takes the process down (found by Fuzz/Request). Refuse such
-    /// bodies first: after every `--boundary`, up to the blank line, each line's bytes before
-    /// its colon must be ASCII.
-    static func checkHeaderNames(_ body: [UInt8], boundary: [UInt8]) throws {
-        let delimiter = Array("--".utf8) + boundary
-        var i = 0
-        while let start = find(delimiter, in: body, from: i) {
-            var p = start + delimiter.count
-            var inName = true, lineStart = false  // the delimiter's own line is not blank
-            while p < body.count {
-                let b = body[p]
-                if b == UInt8(ascii: "\n") {
-                    if lineStart { break }  // the blank line: headers end
-                    inName = true
-                    lineStart = true
-                } else if b != UInt8(ascii: "\r") {
-                    lineStart = false
-                    if b == UInt8(ascii: ":") { inName = false }
-                    if inName && b >= 0x80 {
-                        throw APIError.badRequest("malformed multipart body: a part's header name holds a non-ASCII byte")
-                    }
-                }
-                p += 1
+    static func parts(of body: [UInt8], boundary: String) throws -> [[UInt8]] {
+        let dashBoundary = Array("--\(boundary)".utf8)
+        let delimiter = crlf + dashBoundary
+        // The first boundary starts the body or follows a preamble and CRLF.
+        var i: Int
+        if body.starts(with: dashBoundary) {
+            i = dashBoundary.count
+        } else if let at = find(delimiter, in: body, from: 0) {
+            i = at + delimiter.count
+        } else {
+            throw malformed("no '--\(boundary)' boundary line")
+        }
+        var parts: [[UInt8]] = []
+        while true {
+            if body[i...].starts(with: [45, 45]) { return parts.filter { !$0.isEmpty } }  // "--": the closing boundary
+            while i < body.count, body[i] == 32 || body[i] == 9 { i += 1 }  // transport padding
+            guard body[i...].starts(with: crlf) else { throw malformed("a boundary line does not end with CRLF") }
+            i += 2
+            while !body[i...].starts(with: crlf) {
+                guard let end = find(crlf, in: body, from: i) else { throw malformed("a part's headers do not end") }
+                try checkHeader(body[i..<end])
+                i = end + 2
             }
-            i = p
+            i += 2
+            guard let end = find(delimiter, in: body, from: i) else { throw malformed("the form is truncated: no closing boundary") }
+            parts.append(Array(body[i..<end]))
+            i = end + delimiter.count
         }
     }
+
+    /// A header line is `name: value` with a token for a name (RFC 9110 §5.6.2).
+    private static func checkHeader(_ line: ArraySlice<UInt8>) throws {
+        guard let colon = line.firstIndex(of: 58), colon > line.startIndex else { throw malformed("a part's header line has no name") }
+        guard line[..<colon].allSatisfy(isTokenByte) else { throw malformed("a part's header name is not a token") }
+    }
+
+    private static func isTokenByte(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): true
+        default: tokenSymbols.contains(b)
+        }
+    }
+
+    private static func malformed(_ why: String) -> APIError { APIError.badRequest("malformed multipart body: \(why)") }
 
     private static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
         guard needle.count <= haystack.count, from <= haystack.count - needle.count else { return nil }

@@ -11,6 +11,7 @@ Serves FILE's bytes (honouring `Range: bytes=N-`) at these paths, each with its 
   /ratelimit     429 with Retry-After: 1 once, then fine
   /wrong         fine, but one byte is flipped (checksum error)
   /stall         sends 1 KiB and then nothing, forever (stall timeout)
+  /chunked       fine, but chunked: no Content-Length (so no size is known in advance)
   /gone          404;   /denied  403
 Prints one JSON line {"base": "http://127.0.0.1:PORT", "requests": ...} and records every request's
 path and Range header, which GET /log returns as JSON. Runs until stdin closes.
@@ -71,6 +72,15 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Retry-After", "1")
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return
+        if path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(DATA), 65536):
+                chunk = DATA[i:i + 65536]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
             return
         data = DATA
         if path == "/wrong":

@@ -23,12 +23,17 @@ struct ReferenceModelTests {
         }
     }
 
-    @Test("a batch of 8 equals 8 single runs")
-    func batchEqualsSingles() throws {
+    /// The demo model exported with a batch dimension, and its batch of 8 photos.
+    func demoBatch8() throws -> (Model, Tensor) {
         let folder = TestData.referenceModels.appendingPathComponent("demo_batch8")
         try #require(TestData.exists(folder), "reference models are missing: run `make test-data`")
-        let model = try Model(contentsOf: folder.appendingPathComponent("model.onnx"))
-        let batch = try TestData.tensor(at: folder.appendingPathComponent("test_data_set_0/input_0.pb"))
+        return (try Model(contentsOf: folder.appendingPathComponent("model.onnx")),
+                try TestData.tensor(at: folder.appendingPathComponent("test_data_set_0/input_0.pb")))
+    }
+
+    @Test("a batch of 8 equals 8 single runs")
+    func batchEqualsSingles() throws {
+        let (model, batch) = try demoBatch8()
         let name = model.inputs[0].name, output = model.outputs[0].name
         let batched = try model.run([name: batch])[output]!
         let perImage = batch.count / batch.shape[0]
@@ -45,10 +50,7 @@ struct ReferenceModelTests {
 
     @Test("plans for different batch sizes share weights and activation memory without interfering")
     func interleavedBatchSizes() throws {
-        let folder = TestData.referenceModels.appendingPathComponent("demo_batch8")
-        try #require(TestData.exists(folder), "reference models are missing: run `make test-data`")
-        let model = try Model(contentsOf: folder.appendingPathComponent("model.onnx"))
-        let batch = try TestData.tensor(at: folder.appendingPathComponent("test_data_set_0/input_0.pb"))
+        let (model, batch) = try demoBatch8()
         let name = model.inputs[0].name, output = model.outputs[0].name
         let perImage = batch.count / batch.shape[0], all = batch.floats
         func first(_ n: Int) -> Tensor { Tensor(shape: [n] + batch.shape.dropFirst(), floats: Array(all[0..<(n * perImage)])) }

@@ -38,13 +38,11 @@ struct CommandTests {
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 
-    @Test("a full disk exits 6, says so, and leaves nothing behind")
-    func diskFull() throws {
-        // A 1 MiB tmpfs in a private mount namespace (`unshare`, no root needed where user
-        // namespaces are allowed) receives the 3 MiB fixture; the shell then lists what is left.
+    /// Runs model-fetch on `source` into a 1 MiB tmpfs, in a private mount namespace (`unshare`; no
+    /// root needed where user namespaces are allowed); the output ends with what is left there.
+    func fetchIntoSmallDisk(_ source: String) throws -> (status: Int32, output: String) {
         let dir = Fixtures.scratch().appendingPathComponent("small")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let source = "file://\(Fixtures.directory.appendingPathComponent("model.bin").path)"
         let script = """
             mount -t tmpfs -o size=1m tmpfs "$1" || exit 99
             "$2" "$3" --sha256 "$4" --output "$1/model.bin"; status=$?
@@ -53,8 +51,24 @@ struct CommandTests {
         let r = try run(["-rm", "sh", "-c", script, "sh", dir.path, Paths.binary.path, source, Fixtures.sha("model.bin")], env: [:],
                         executable: URL(fileURLWithPath: "/usr/bin/unshare"))
         #expect(r.status != 99, "cannot mount a tmpfs here: \(r.output)")
+        return r
+    }
+
+    @Test("a 3 MiB object for a 1 MiB disk: exit 6 before downloading, with the sizes, nothing left")
+    func diskTooSmall() throws {
+        let r = try fetchIntoSmallDisk("file://\(Fixtures.directory.appendingPathComponent("model.bin").path)")
         #expect(r.status == 6, "\(r.output)")
-        #expect(r.output.contains("disk full") && r.output.contains("left: []"), "\(r.output)")
+        #expect(r.output.contains("disk full") && r.output.contains("3145728 more bytes needed"), "\(r.output)")
+        #expect(r.output.contains("left: []"), "\(r.output)")
+    }
+
+    @Test("the disk fills up mid-download (size not known in advance): exit 6, nothing left")
+    func diskFillsUp() throws {
+        let base = try #require(FaultTests.server, "the fault server could not start").string("base")
+        let r = try fetchIntoSmallDisk("\(base)/chunked")
+        #expect(r.status == 6, "\(r.output)")
+        #expect(r.output.contains("disk full") && r.output.contains("No space left on device") && !r.output.contains("more bytes needed"), "\(r.output)")
+        #expect(r.output.contains("left: []"), "\(r.output)")
     }
 
     @Test("a missing checksum is a usage error: nothing is accepted unverified")

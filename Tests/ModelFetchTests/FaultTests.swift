@@ -44,6 +44,11 @@ struct FaultTests {
         #expect(requests.count == 2 && requests[1]["range"] is String)
     }
 
+    @Test("a chunked response (no Content-Length) is fetched and verified")
+    func chunked() throws {
+        _ = try fetch("/chunked")
+    }
+
     @Test("503 twice, then 200: retried with backoff")
     func flaky() throws {
         #expect(try fetch("/flaky").1.attempts == 3)

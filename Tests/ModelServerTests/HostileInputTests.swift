@@ -45,10 +45,25 @@ struct HostileInputTests {
             Case(name: "classify without a content type", path: classify, body: jpeg, status: 415),
             Case(name: "multipart without boundary", path: classify, headers: ["Content-Type": "multipart/form-data"], body: jpeg, status: 400),
             Case(name: "multipart with no parts", path: classify, headers: ["Content-Type": "multipart/form-data; boundary=x"], body: Data("--x--\r\n".utf8), status: 400),
-            // Found by Fuzz/Request: MultipartKit 4.7.1 traps on a non-ASCII header-name byte.
+            // Found by Fuzz/Request: MultipartKit 4.7.1 (since replaced) trapped on a non-ASCII header-name byte.
             Case(name: "multipart part header name with a byte >= 0x80", path: classify, headers: ["Content-Type": "multipart/form-data; boundary=fuzz"],
                  body: Data("--fuzz\r\nContent-Disposition: form-data; name=\"a\"\r\nC".utf8) + Data([0x88, 0x88]) + Data(": y\r\n\r\n".utf8) + jpeg + Data("\r\n--fuzz--\r\n".utf8),
                  status: 400),
+            // Found by Fuzz/Request once it had coverage: a lone LF inside a header value, then a
+            // header line starting with 0xFF (MultipartKit ended the headers elsewhere than the guard did).
+            Case(name: "multipart LF inside a header value, then a non-token header name", path: classify,
+                 headers: ["Content-Type": "multipart/form-data; boundary=fuzz"],
+                 body: Data("--fuzz\r\nContent-: image/j".utf8) + Data([0xF6, 0xFF, 0x0A]) + Data("\r\n".utf8) + jpeg + Data("\r\n--fuzz--\r\n".utf8),
+                 status: 400),
+            Case(name: "multipart truncated before its closing boundary", path: classify, headers: ["Content-Type": "multipart/form-data; boundary=fuzz"],
+                 body: Data("--fuzz\r\nContent-Type: image/jpeg\r\n\r\n".utf8) + jpeg.prefix(1000), status: 400),
+            Case(name: "multipart boundary line without CRLF", path: classify, headers: ["Content-Type": "multipart/form-data; boundary=fuzz"],
+                 body: Data("--fuzzContent-Type: image/jpeg\r\n\r\n".utf8) + jpeg + Data("\r\n--fuzz--\r\n".utf8), status: 400),
+            Case(name: "multipart boundary of 71 characters", path: classify,
+                 headers: ["Content-Type": "multipart/form-data; boundary=\(String(repeating: "b", count: 71))"], body: jpeg, status: 400),
+            Case(name: "multipart with a quoted boundary, a charset parameter after it, a preamble and an epilogue (allowed)", path: classify,
+                 headers: ["Content-Type": "multipart/form-data; boundary=\"a b\"; charset=utf-8"],
+                 body: Data("preamble\r\n--a b\r\nContent-Type: image/jpeg\r\n\r\n".utf8) + jpeg + Data("\r\n--a b--\r\nepilogue".utf8), status: 200),
             Case(name: "multipart with a UTF-8 filename (allowed)", path: classify, headers: ["Content-Type": "multipart/form-data; boundary=fuzz"],
                  body: Data("--fuzz\r\nContent-Disposition: form-data; name=\"a\"; filename=\"café.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8) + jpeg + Data("\r\n--fuzz--\r\n".utf8),
                  status: 200),
