@@ -1,14 +1,18 @@
-/// Pillow-compatible separable bilinear resampling (antialiased when shrinking).
+/// Pillow's separable bilinear resampling (antialiased when shrinking), to the bit.
 ///
-/// Like Pillow, the horizontal pass runs first and its result is rounded to 8 bits before the
-/// vertical pass. When only a crop of the resized image is wanted, only the pixels of the crop
-/// (and the input rows they read) are computed: the same values, for about half the work.
+/// Like Pillow's 8-bit path (`Resample.c`): weights computed in double precision, normalized,
+/// then turned into 22-bit fixed point; sums in 32-bit integers; the horizontal pass runs first
+/// and is rounded to 8 bits before the vertical pass. When only a crop of the resized image is
+/// wanted, only the pixels of the crop (and the input rows they read) are computed.
 enum Resampler {
-    /// Per output pixel: first input index and normalized weights (Pillow's `precompute_coeffs`),
-    /// stored flat with `taps` weights per pixel (unused ones zero).
+    /// Fractional bits of the fixed-point weights: 32 - 8 - 2, as in Pillow.
+    static let precisionBits: Int32 = 22
+
+    /// Per output pixel: first input index and fixed-point weights (Pillow's `precompute_coeffs`
+    /// and `normalize_coeffs_8bpc`), stored flat with `taps` weights per pixel (unused ones zero).
     struct Coefficients {
         var starts: [Int]
-        var weights: [Float]
+        var weights: [Int32]
         var taps: Int
     }
 
@@ -16,22 +20,23 @@ enum Resampler {
         let scale = Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1)
         let support = 1.0 * filterScale
-        var starts: [Int] = [], rows: [[Float]] = []
+        let inverse = 1.0 / filterScale
+        var starts: [Int] = [], rows: [[Int32]] = []
         for i in 0..<outSize {
             let center = (Double(i) + 0.5) * scale
             let lo = max(Int(center - support + 0.5), 0)
             let hi = min(Int(center + support + 0.5), inSize)
             var w = (lo..<hi).map { x -> Double in
-                let t = abs((Double(x) - center + 0.5) / filterScale)
+                let t = abs((Double(x) - center + 0.5) * inverse)
                 return t < 1 ? 1 - t : 0
             }
             let total = w.reduce(0, +)
             if total != 0 { w = w.map { $0 / total } }
             starts.append(lo)
-            rows.append(w.map(Float.init))
+            rows.append(w.map { Int32($0 * Double(1 << precisionBits) + 0.5) })  // the weights are never negative
         }
         let taps = rows.map(\.count).max() ?? 0
-        return Coefficients(starts: starts, weights: rows.flatMap { $0 + [Float](repeating: 0, count: taps - $0.count) }, taps: taps)
+        return Coefficients(starts: starts, weights: rows.flatMap { $0 + [Int32](repeating: 0, count: taps - $0.count) }, taps: taps)
     }
 
     /// The region `crop` (x, y, width, height) of `image` resized to `width` × `height`.
@@ -52,29 +57,37 @@ enum Resampler {
         return verticalPass(columns, firstRow: rows.lowerBound, coefficients: vertical, from: crop.y, count: crop.height)
     }
 
-    /// Rounds like Pillow's `clip8` for the non-negative sums a triangle filter makes.
+    /// Pillow's `clip8` for the non-negative sums a triangle filter makes (the sums start at one
+    /// half, so the shift rounds).
     @inline(__always)
-    private static func clamp(_ v: Float) -> UInt8 { UInt8(min(v + 0.5, 255)) }
+    private static func clip8(_ sum: Int32) -> UInt8 { UInt8(truncatingIfNeeded: min(sum >> precisionBits, 255)) }
+
+    private static let half: Int32 = 1 << (precisionBits - 1)
+
+    // The inner loops use wrapping arithmetic (&+, &*) on indices that are in range by
+    // construction: Swift's overflow checks otherwise keep the loops from being vectorized.
 
     private static func horizontal(_ img: RGBImage, rows: Range<Int>, coefficients c: Coefficients, from x0: Int, count: Int) -> RGBImage {
         var out = [UInt8](repeating: 0, count: count * rows.count * 3)
         img.pixels.withUnsafeBufferPointer { src in
             c.weights.withUnsafeBufferPointer { weights in
-                out.withUnsafeMutableBufferPointer { dst in
-                    for (j, y) in rows.enumerated() {
-                        let row = y * img.width * 3
-                        for x in 0..<count {
-                            var r: Float = 0, g: Float = 0, b: Float = 0
-                            var p = row + c.starts[x0 + x] * 3
-                            let w = (x0 + x) * c.taps
-                            let n = min(c.taps, img.width - c.starts[x0 + x])
-                            for k in 0..<n {
-                                let wt = weights[w + k]
-                                r += Float(src[p]) * wt; g += Float(src[p + 1]) * wt; b += Float(src[p + 2]) * wt
-                                p += 3
+                c.starts.withUnsafeBufferPointer { starts in
+                    out.withUnsafeMutableBufferPointer { dst in
+                        var o = 0
+                        for y in rows {
+                            let row = src.baseAddress! + y * img.width * 3
+                            for x in x0..<(x0 + count) {
+                                var r = half, g = half, b = half
+                                let start = starts[x]
+                                let p = row + start &* 3
+                                let w = weights.baseAddress! + x &* c.taps
+                                for k in 0..<min(c.taps, img.width &- start) {
+                                    let wt = w[k], q = p + k &* 3
+                                    r &+= Int32(q[0]) &* wt; g &+= Int32(q[1]) &* wt; b &+= Int32(q[2]) &* wt
+                                }
+                                dst[o] = clip8(r); dst[o &+ 1] = clip8(g); dst[o &+ 2] = clip8(b)
+                                o &+= 3
                             }
-                            let o = (j * count + x) * 3
-                            dst[o] = clamp(r); dst[o + 1] = clamp(g); dst[o + 2] = clamp(b)
                         }
                     }
                 }
@@ -94,21 +107,22 @@ enum Resampler {
     private static func verticalPass(_ img: RGBImage, firstRow: Int, coefficients c: Coefficients, from y0: Int, count: Int) -> RGBImage {
         let stride = img.width * 3
         var out = [UInt8](repeating: 0, count: stride * count)
-        var acc = [Float](repeating: 0, count: stride)
+        var acc = [Int32](repeating: 0, count: stride)
         img.pixels.withUnsafeBufferPointer { src in
             c.weights.withUnsafeBufferPointer { weights in
                 out.withUnsafeMutableBufferPointer { dst in
                     acc.withUnsafeMutableBufferPointer { acc in
                         for y in 0..<count {
                             let start = c.starts[y0 + y]
-                            for i in 0..<stride { acc[i] = 0 }
+                            for i in 0..<stride { acc[i] = half }
                             for k in 0..<min(c.taps, firstRow + img.height - start) {
                                 let wt = weights[(y0 + y) * c.taps + k]
                                 if wt == 0 { continue }
-                                let row = (start + k - firstRow) * stride
-                                for i in 0..<stride { acc[i] += Float(src[row + i]) * wt }
+                                let row = src.baseAddress! + (start + k - firstRow) * stride
+                                for i in 0..<stride { acc[i] &+= Int32(row[i]) &* wt }
                             }
-                            for i in 0..<stride { dst[y * stride + i] = clamp(acc[i]) }
+                            let line = dst.baseAddress! + y * stride
+                            for i in 0..<stride { line[i] = clip8(acc[i]) }
                         }
                     }
                 }

@@ -25,8 +25,10 @@ struct ImagePipelineTests {
         #expect(ours.count == expected.count)
         let diffs = zip(ours, expected).map { abs($0 - $1) }
         let mean = diffs.reduce(0, +) / Float(diffs.count)
-        // One 8-bit level is 1/127.5 ≈ 0.0078 here. Files scaled in the DCT domain differ more.
-        let (maxAllowed, meanAllowed): (Float, Float) = file.hasPrefix("hubble_huge") ? (0.25, 0.02) : (0.0157, 0.002)
+        // One 8-bit level is 1/127.5 ≈ 0.0078 here: below 1e-6, every resized pixel equals Pillow's
+        // and only float rounding in the normalization differs. Files the decoder scales in the
+        // DCT domain (libjpeg-turbo's scaled IDCT, not Pillow's full decode) differ more.
+        let (maxAllowed, meanAllowed): (Float, Float) = file.hasPrefix("hubble_huge") ? (0.25, 0.02) : (1e-6, 2e-7)
         #expect(diffs.max()! <= maxAllowed, "\(file): max difference \(diffs.max()!)")
         #expect(mean <= meanAllowed, "\(file): mean difference \(mean)")
     }
