@@ -85,7 +85,7 @@ final class BackgroundHasher: @unchecked Sendable {
     func finalize() -> String {
         drain()
         let digest = hasher.finalize()
-        close()
+        endThread()
         return digest.map { String(format: "%02x", $0) }.joined()
     }
 
@@ -94,6 +94,10 @@ final class BackgroundHasher: @unchecked Sendable {
     func close() {
         guard running else { return }
         drain()
+        endThread()
+    }
+
+    private func endThread() {
         send(Self.stop)
         running = false
     }

@@ -30,7 +30,7 @@ struct CurlResponse {
 protocol BodySink: AnyObject {
     /// Called before the first body byte of each response, with its status and `Content-Length`.
     func begin(status: Int, length: Int64?) -> Bool
-    func write(_ bytes: UnsafeRawBufferPointer, status: Int) -> Bool
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool
 }
 
 extension BodySink {
@@ -42,7 +42,7 @@ final class MemorySink: BodySink {
     var data = Data()
     let limit: Int
     init(limit: Int = 64 << 20) { self.limit = limit }
-    func write(_ bytes: UnsafeRawBufferPointer, status: Int) -> Bool {
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard data.count + bytes.count <= limit else { return false }
         data.append(contentsOf: bytes)
         return true
@@ -127,7 +127,7 @@ enum Curl {
                     return 0
                 }
             }
-            guard target.write(buffer, status: status) else {
+            guard target.write(buffer) else {
                 routing.context.sinkFailed = true
                 return 0
             }

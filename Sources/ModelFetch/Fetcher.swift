@@ -91,7 +91,7 @@ public final class Fetcher {
         let length = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
         guard sink.begin(status: 200, length: length) else { throw Self.writeError(sink) }
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            let ok = chunk.withUnsafeBytes { sink.write($0, status: 206) }
+            let ok = chunk.withUnsafeBytes { sink.write($0) }
             if !ok { throw Self.writeError(sink) }
         }
     }

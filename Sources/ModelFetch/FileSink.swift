@@ -50,7 +50,7 @@ final class FileSink: BodySink {
         return true
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer, status: Int) -> Bool {
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)

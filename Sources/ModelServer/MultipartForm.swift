@@ -72,6 +72,8 @@ enum MultipartForm {
 
     private static func malformed(_ why: String) -> APIError { APIError.badRequest("malformed multipart body: \(why)") }
 
+    /// Not the standard library's `firstRange(of:)`: on a 10 MB body that took ~690 ms against
+    /// ~6 ms for this loop, too slow for a request path.
     private static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
         guard needle.count <= haystack.count, from <= haystack.count - needle.count else { return nil }
         var i = from

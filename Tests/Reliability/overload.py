@@ -73,7 +73,6 @@ def main():
     finally:
         server.stop()
 
-
     # An admitted request waits for at most ADMITTED requests ahead of it; allow 2× that time at
     # the measured rate, plus a second for a noisy, shared machine.
     p99_bound = 1000 * (2 * ADMITTED / sustainable + 1)
