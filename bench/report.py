@@ -192,7 +192,7 @@ def write(out, results, levels, sweep, best, start, top, quiet, extra, settings)
     w(extra["engine"] + "\n")
     w("## model-fetch vs curl (`bench/fetch`)\n")
     w("One random object on moto's S3 server (authentication enforced), downloaded in turn by `model-fetch` "
-      "(SigV4 through libcurl, SHA-256 on its own thread, temporary file with write-behind, fsync, rename), by "
+      "(SigV4 through libcurl, SHA-256 and writes on threads of their own, temporary file written with O_DIRECT, fsync, rename), by "
       "`curl --aws-sigv4 -o FILE` alone, by `curl` then `sync FILE` (durable like model-fetch, unverified), and by "
       "`curl`, `sha256sum` and `sync` (the same guarantees, as a pipeline would script them). Medians; the client's "
       "and the server's CPU seconds per download are measured too.\n")

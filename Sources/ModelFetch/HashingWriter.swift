@@ -1,0 +1,218 @@
+import Crypto
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Writes a byte stream to a file and hashes it (SHA-256) on two threads of its own.
+///
+/// The caller only copies bytes into a ring of 1 MiB blocks and goes back to receiving. One
+/// thread hashes each block in order; the next writes it at its offset. SHA-256 (about 1.4 GB/s
+/// here even with the SHA instructions) then overlaps receiving and writing instead of adding to
+/// them. Whole blocks are aligned, so the file can be opened with `O_DIRECT`: the disk takes
+/// them straight from the ring, with no copy into the page cache, no dirty pages counting against
+/// a build container's memory limit, and little left for the final `fsync`.
+///
+/// ```swift
+/// let writer = HashingWriter(fd: fd)      // fd open for writing, O_DIRECT or not
+/// guard writer.append(bytes) else { fail(writer.writeErrno) }
+/// let hex = writer.finish()               // everything written and hashed; threads ended
+/// ```
+/// One caller thread at a time. Call `finish()` or `close()` exactly once.
+final class HashingWriter: @unchecked Sendable {
+    static let blockSize = 1 << 20
+    private static let blockCount = 16
+    /// `O_DIRECT` needs buffers, offsets and lengths aligned to the device's logical block size;
+    /// 4 KiB covers current disks. A misaligned tail is written through the page cache instead.
+    private static let alignment = 4096
+    private static let barrier = -1
+    private static let stop = -2
+
+    private let fd: Int32
+    private let blocks: UnsafeMutableRawBufferPointer
+    /// Bytes in each block, or `barrier` (report back once written) or `stop` (end the threads).
+    private let lengths: UnsafeMutablePointer<Int>
+    // All start at 0: libdispatch traps when a semaphore is freed below its initial value.
+    private let free = DispatchSemaphore(value: 0)
+    private let hashable = DispatchSemaphore(value: 0)
+    private let writable = DispatchSemaphore(value: 0)
+    private let drained = DispatchSemaphore(value: 0)
+    /// The `errno` of the first failed write, 0 while all is well.
+    private let failure = Atomic<Int32>(0)
+    private var running = true
+
+    // The caller's side.
+    private var producer = 0
+    private var fill = 0
+
+    // The hashing thread's side (the caller touches it only while the threads are drained).
+    private var hasher = SHA256()
+
+    // The writing thread's side (likewise).
+    private var offset: Int64 = 0
+    private var direct: Bool
+    private let openedDirect: Bool
+
+    /// `fd` may have `O_DIRECT` set; the writer clears it if the file system refuses aligned writes.
+    init(fd: Int32) {
+        self.fd = fd
+        openedDirect = FileFlags.isDirect(fd)
+        direct = openedDirect
+        blocks = .allocate(byteCount: Self.blockSize * Self.blockCount, alignment: Self.alignment)
+        lengths = .allocate(capacity: Self.blockCount)
+        lengths.initialize(repeating: 0, count: Self.blockCount)
+        for _ in 1..<Self.blockCount { free.signal() }  // the caller's side owns block 0
+        startThread("model-fetch sha256") { self.hashLoop() }
+        startThread("model-fetch write") { self.writeLoop() }
+    }
+
+    deinit {
+        blocks.deallocate()
+        lengths.deallocate()
+    }
+
+    /// The `errno` of the first write that failed (ENOSPC, EIO, ...), or 0.
+    var writeErrno: Int32 { failure.load(ordering: .acquiring) }
+
+    /// Takes a copy of `bytes`; false once a write has failed (later bytes are dropped).
+    func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var rest = bytes
+        while !rest.isEmpty {
+            let n = min(rest.count, Self.blockSize - fill)
+            (blocks.baseAddress! + producer * Self.blockSize + fill).copyMemory(from: rest.baseAddress!, byteCount: n)
+            fill += n
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            if fill == Self.blockSize { send(fill) }
+        }
+        return writeErrno == 0
+    }
+
+    /// Empties the file and forgets everything hashed (the server sent the whole object again).
+    func reset() {
+        drain()
+        ftruncate(fd, 0)
+        offset = 0
+        if openedDirect && !direct { direct = FileFlags.setDirect(fd, true) }
+        hasher = SHA256()
+    }
+
+    /// Writes what is pending, ends the threads, and returns the lowercase hex SHA-256.
+    func finish() -> String {
+        drain()
+        endThreads()
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Ends the threads without a digest (an abandoned download).
+    func close() {
+        guard running else { return }
+        drain()
+        endThreads()
+    }
+
+    private func startThread(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        let thread = Thread(block: body)
+        thread.name = name
+        thread.start()
+    }
+
+    private func endThreads() {
+        send(Self.stop)
+        running = false
+    }
+
+    /// Hands the current block (or a control message) on and takes the next free one.
+    private func send(_ length: Int) {
+        lengths[producer] = length
+        hashable.signal()
+        producer = (producer + 1) % Self.blockCount
+        fill = 0
+        if length != Self.stop { free.wait() }
+    }
+
+    /// Sends the partial block, if any, and waits until everything is hashed and written.
+    private func drain() {
+        if fill > 0 { send(fill) }
+        send(Self.barrier)
+        drained.wait()
+    }
+
+    private func hashLoop() {
+        var block = 0
+        while true {
+            hashable.wait()
+            let length = lengths[block]
+            if length > 0 {
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(start: blocks.baseAddress! + block * Self.blockSize, count: length))
+            }
+            writable.signal()
+            if length == Self.stop { return }
+            block = (block + 1) % Self.blockCount
+        }
+    }
+
+    private func writeLoop() {
+        var block = 0
+        while true {
+            writable.wait()
+            // When the disk falls behind, blocks wait here: write a run of whole ones in one call.
+            var taken = 1
+            while lengths[block + taken - 1] == Self.blockSize, block + taken < Self.blockCount,
+                  writable.wait(timeout: .now()) == .success { taken += 1 }
+            let last = lengths[block + taken - 1]
+            let whole = last == Self.blockSize ? taken : taken - 1
+            let start = blocks.baseAddress! + block * Self.blockSize
+            if whole > 0 && writeErrno == 0 { write(start, whole * Self.blockSize) }
+            switch last {
+            case Self.stop: return
+            case Self.barrier: drained.signal()
+            case let length where length < Self.blockSize: if writeErrno == 0 { write(start + whole * Self.blockSize, length) }
+            default: break
+            }
+            for _ in 0..<taken { free.signal() }
+            block = (block + taken) % Self.blockCount
+        }
+    }
+
+    private func write(_ bytes: UnsafeRawPointer, _ count: Int) {
+        var done = 0
+        while done < count {
+            if direct && (offset % Int64(Self.alignment) != 0 || (count - done) % Self.alignment != 0) {
+                direct = FileFlags.setDirect(fd, false)
+            }
+            let n = pwrite(fd, bytes + done, count - done, off_t(offset))
+            if n < 0 {
+                let e = errno
+                if e == EINTR { continue }
+                if e == EINVAL && direct {  // this file system wants other alignment, or none
+                    direct = FileFlags.setDirect(fd, false)
+                    continue
+                }
+                failure.store(e, ordering: .releasing)
+                return
+            }
+            done += n
+            offset += Int64(n)
+        }
+    }
+}
+
+/// `O_DIRECT`, which Glibc's Swift module hides (it is a `_GNU_SOURCE` name).
+enum FileFlags {
+    #if arch(x86_64)
+    static let oDirect: Int32 = 0o40000
+    #elseif arch(arm64)
+    static let oDirect: Int32 = 0o200000
+    #else
+    static let oDirect: Int32 = 0
+    #endif
+
+    static func isDirect(_ fd: Int32) -> Bool { oDirect != 0 && fcntl(fd, F_GETFL) & oDirect != 0 }
+
+    /// Sets or clears `O_DIRECT` on `fd`; returns whether it is set afterwards.
+    static func setDirect(_ fd: Int32, _ on: Bool) -> Bool {
+        let flags = fcntl(fd, F_GETFL)
+        guard oDirect != 0, flags >= 0 else { return false }
+        _ = fcntl(fd, F_SETFL, on ? flags | oDirect : flags & ~oDirect)
+        return isDirect(fd)
+    }
+}
