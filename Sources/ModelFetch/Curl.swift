@@ -52,15 +52,55 @@ final class MemorySink: BodySink {
 enum Curl {
     static let initialized: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
-    private final class Context {
+    /// What the callbacks need, reached through libcurl's userdata pointer. libcurl hands the body
+    /// over in pieces of at most 16 KiB (CURL_MAX_WRITE_SIZE), some 12,000 calls per 200 MB, so the
+    /// callbacks borrow this object (`_withUnsafeGuaranteedRef`) instead of retaining it each time.
+    private final class Transfer {
         let sink: BodySink
+        let errorBody = MemorySink(limit: 1 << 20)
+        let progress: ((Int64) -> Void)?
         var status = 0
         var headers: [String: String] = [:]
         var bytes: Int64 = 0
         var sinkFailed = false
         var bodyBegun = false
-        let progress: ((Int64) -> Void)?
+
         init(sink: BodySink, progress: ((Int64) -> Void)?) { self.sink = sink; self.progress = progress }
+
+        func header(_ line: String) {
+            if line.hasPrefix("HTTP/") {
+                // A new response (redirect or 100-continue): start its headers afresh.
+                headers = [:]
+                bodyBegun = false
+                status = Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+            } else if let colon = line.firstIndex(of: ":") {
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
+
+        /// Error responses (status >= 400) go to `errorBody`; returns false to abort.
+        func body(_ buffer: UnsafeRawBufferPointer) -> Bool {
+            if status >= 400 { return deliver(buffer, to: errorBody) }
+            guard deliver(buffer, to: sink) else { return false }
+            bytes += Int64(buffer.count)
+            progress?(bytes)
+            return true
+        }
+
+        private func deliver(_ buffer: UnsafeRawBufferPointer, to target: BodySink) -> Bool {
+            if !bodyBegun {
+                bodyBegun = true
+                guard target.begin(status: status, length: headers["content-length"].flatMap(Int64.init)) else {
+                    sinkFailed = true
+                    return false
+                }
+            }
+            guard target.write(buffer) else {
+                sinkFailed = true
+                return false
+            }
+            return true
+        }
     }
 
     /// Performs `request`. Error responses (status ≥ 400) are not written to `sink` but to the response.
@@ -68,10 +108,8 @@ enum Curl {
         _ = initialized
         guard let h = curl_easy_init() else { return (CurlResponse(status: 0, headers: [:], curlError: "curl_easy_init failed", bytesReceived: 0), Data()) }
         defer { curl_easy_cleanup(h) }
-        let errorBody = MemorySink(limit: 1 << 20)
-        let context = Context(sink: sink, progress: progress)
-        let errorContext = ErrorRouting(context: context, errorSink: errorBody)
-        let userdata = Unmanaged.passUnretained(errorContext).toOpaque()
+        let transfer = Transfer(sink: sink, progress: progress)
+        let userdata = Unmanaged.passUnretained(transfer).toOpaque()
 
         ccurl_setopt_string(h, CURLOPT_URL, request.url)
         ccurl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
@@ -99,43 +137,16 @@ enum Curl {
 
         ccurl_setopt_pointer(h, CURLOPT_HEADERDATA, userdata)
         ccurl_setopt_header_callback(h) { ptr, size, count, ud in
-            let routing = Unmanaged<ErrorRouting>.fromOpaque(ud!).takeUnretainedValue()
             let n = size * count
             let line = String(decoding: UnsafeRawBufferPointer(start: ptr, count: n), as: UTF8.self)
-            if line.hasPrefix("HTTP/") {
-                // A new response (redirect or 100-continue): start its headers afresh.
-                routing.context.headers = [:]
-                routing.context.bodyBegun = false
-                routing.context.status = Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-            } else if let colon = line.firstIndex(of: ":") {
-                let key = line[..<colon].lowercased()
-                routing.context.headers[key] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-            }
+            Unmanaged<Transfer>.fromOpaque(ud!)._withUnsafeGuaranteedRef { $0.header(line) }
             return n
         }
         ccurl_setopt_pointer(h, CURLOPT_WRITEDATA, userdata)
         ccurl_setopt_write_callback(h) { ptr, size, count, ud in
-            let routing = Unmanaged<ErrorRouting>.fromOpaque(ud!).takeUnretainedValue()
             let n = size * count
-            let buffer = UnsafeRawBufferPointer(start: ptr, count: n)
-            let status = routing.context.status
-            let target: BodySink = status >= 400 ? routing.errorSink : routing.context.sink
-            if !routing.context.bodyBegun {
-                routing.context.bodyBegun = true
-                guard target.begin(status: status, length: routing.context.headers["content-length"].flatMap(Int64.init)) else {
-                    routing.context.sinkFailed = true
-                    return 0
-                }
-            }
-            guard target.write(buffer) else {
-                routing.context.sinkFailed = true
-                return 0
-            }
-            if routing.context.status < 400 {
-                routing.context.bytes += Int64(n)
-                routing.context.progress?(routing.context.bytes)
-            }
-            return n
+            let ok = Unmanaged<Transfer>.fromOpaque(ud!)._withUnsafeGuaranteedRef { $0.body(UnsafeRawBufferPointer(start: ptr, count: n)) }
+            return ok ? n : 0
         }
         var errbuf = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         let code = errbuf.withUnsafeMutableBufferPointer { buf -> CURLcode in
@@ -144,19 +155,13 @@ enum Curl {
         }
         var status = 0
         ccurl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
-        var response = CurlResponse(status: status, headers: context.headers, bytesReceived: context.bytes)
+        var response = CurlResponse(status: status, headers: transfer.headers, bytesReceived: transfer.bytes)
         if code != CURLE_OK {
             let detail = String(cString: errbuf)
             response.curlError = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
             response.curlCode = Int32(code.rawValue)
-            if context.sinkFailed { response.curlError = "writing the file failed" }
+            if transfer.sinkFailed { response.curlError = "writing the file failed" }
         }
-        return (response, errorBody.data)
-    }
-
-    private final class ErrorRouting {
-        let context: Context
-        let errorSink: MemorySink
-        init(context: Context, errorSink: MemorySink) { self.context = context; self.errorSink = errorSink }
+        return (response, transfer.errorBody.data)
     }
 }

@@ -24,12 +24,22 @@ final class HashingWriter: @unchecked Sendable {
     /// `O_DIRECT` needs buffers, offsets and lengths aligned to the device's logical block size;
     /// 4 KiB covers current disks. A misaligned tail is written through the page cache instead.
     private static let alignment = 4096
-    private static let barrier = -1
-    private static let stop = -2
+
+    /// What a slot of the ring carries besides bytes (a length > 0).
+    private enum Message {
+        /// Everything before is hashed and written: wake the caller.
+        static let barrier = -1
+        /// Like `barrier`, and the digest of everything since the start (or the last restart) is in `digest`.
+        static let digest = -2
+        /// Start over: a fresh hash, an empty file.
+        static let restart = -3
+        /// End the threads.
+        static let stop = -4
+    }
 
     private let fd: Int32
     private let blocks: UnsafeMutableRawBufferPointer
-    /// Bytes in each block, or `barrier` (report back once written) or `stop` (end the threads).
+    /// Bytes in each block, or a `Message`.
     private let lengths: UnsafeMutablePointer<Int>
     // All start at 0: libdispatch traps when a semaphore is freed below its initial value.
     private let free = DispatchSemaphore(value: 0)
@@ -38,25 +48,19 @@ final class HashingWriter: @unchecked Sendable {
     private let drained = DispatchSemaphore(value: 0)
     /// The `errno` of the first failed write, 0 while all is well.
     private let failure = Atomic<Int32>(0)
+    /// Set by the hashing thread on `Message.digest`, read by the caller once drained.
+    private var digest = ""
     private var running = true
 
-    // The caller's side.
+    // The caller's side. The threads keep their state (the SHA-256 context, the file offset) on
+    // their own stacks: in this object it would share cache lines with fields the caller touches
+    // on every call, and each would pay for the other's writes.
     private var producer = 0
     private var fill = 0
-
-    // The hashing thread's side (the caller touches it only while the threads are drained).
-    private var hasher = SHA256()
-
-    // The writing thread's side (likewise).
-    private var offset: Int64 = 0
-    private var direct: Bool
-    private let openedDirect: Bool
 
     /// `fd` may have `O_DIRECT` set; the writer clears it if the file system refuses aligned writes.
     init(fd: Int32) {
         self.fd = fd
-        openedDirect = FileFlags.isDirect(fd)
-        direct = openedDirect
         blocks = .allocate(byteCount: Self.blockSize * Self.blockCount, alignment: Self.alignment)
         lengths = .allocate(capacity: Self.blockCount)
         lengths.initialize(repeating: 0, count: Self.blockCount)
@@ -88,24 +92,24 @@ final class HashingWriter: @unchecked Sendable {
 
     /// Empties the file and forgets everything hashed (the server sent the whole object again).
     func reset() {
-        drain()
-        ftruncate(fd, 0)
-        offset = 0
-        if openedDirect && !direct { direct = FileFlags.setDirect(fd, true) }
-        hasher = SHA256()
+        fill = 0
+        send(Message.restart)
     }
 
     /// Writes what is pending, ends the threads, and returns the lowercase hex SHA-256.
     func finish() -> String {
-        drain()
+        if fill > 0 { send(fill) }
+        send(Message.digest)
+        drained.wait()
         endThreads()
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return digest
     }
 
-    /// Ends the threads without a digest (an abandoned download).
+    /// Ends the threads without a digest (an abandoned download), once they are done with the file.
     func close() {
         guard running else { return }
-        drain()
+        send(Message.barrier)
+        drained.wait()
         endThreads()
     }
 
@@ -116,41 +120,40 @@ final class HashingWriter: @unchecked Sendable {
     }
 
     private func endThreads() {
-        send(Self.stop)
+        send(Message.stop)
         running = false
     }
 
-    /// Hands the current block (or a control message) on and takes the next free one.
+    /// Hands the current block (or a message) on and takes the next free one.
     private func send(_ length: Int) {
         lengths[producer] = length
         hashable.signal()
         producer = (producer + 1) % Self.blockCount
         fill = 0
-        if length != Self.stop { free.wait() }
-    }
-
-    /// Sends the partial block, if any, and waits until everything is hashed and written.
-    private func drain() {
-        if fill > 0 { send(fill) }
-        send(Self.barrier)
-        drained.wait()
+        if length != Message.stop { free.wait() }
     }
 
     private func hashLoop() {
+        var hasher = SHA256()
         var block = 0
         while true {
             hashable.wait()
             let length = lengths[block]
-            if length > 0 {
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(start: blocks.baseAddress! + block * Self.blockSize, count: length))
+            switch length {
+            case 1...: hasher.update(bufferPointer: UnsafeRawBufferPointer(start: blocks.baseAddress! + block * Self.blockSize, count: length))
+            case Message.restart: hasher = SHA256()
+            case Message.digest: digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            default: break
             }
             writable.signal()
-            if length == Self.stop { return }
+            if length == Message.stop { return }
             block = (block + 1) % Self.blockCount
         }
     }
 
     private func writeLoop() {
+        let openedDirect = FileFlags.isDirect(fd)
+        var file = (offset: Int64(0), direct: openedDirect)
         var block = 0
         while true {
             writable.wait()
@@ -161,37 +164,41 @@ final class HashingWriter: @unchecked Sendable {
             let last = lengths[block + taken - 1]
             let whole = last == Self.blockSize ? taken : taken - 1
             let start = blocks.baseAddress! + block * Self.blockSize
-            if whole > 0 && writeErrno == 0 { write(start, whole * Self.blockSize) }
+            if whole > 0 && writeErrno == 0 { write(start, whole * Self.blockSize, &file) }
             switch last {
-            case Self.stop: return
-            case Self.barrier: drained.signal()
-            case let length where length < Self.blockSize: if writeErrno == 0 { write(start + whole * Self.blockSize, length) }
-            default: break
+            case Self.blockSize: break
+            case 1...: if writeErrno == 0 { write(start + whole * Self.blockSize, last, &file) }
+            case Message.barrier, Message.digest: drained.signal()
+            case Message.restart:
+                ftruncate(fd, 0)
+                file.offset = 0
+                if openedDirect && !file.direct { file.direct = FileFlags.setDirect(fd, true) }
+            default: return  // Message.stop
             }
             for _ in 0..<taken { free.signal() }
             block = (block + taken) % Self.blockCount
         }
     }
 
-    private func write(_ bytes: UnsafeRawPointer, _ count: Int) {
+    private func write(_ bytes: UnsafeRawPointer, _ count: Int, _ file: inout (offset: Int64, direct: Bool)) {
         var done = 0
         while done < count {
-            if direct && (offset % Int64(Self.alignment) != 0 || (count - done) % Self.alignment != 0) {
-                direct = FileFlags.setDirect(fd, false)
+            if file.direct && (file.offset % Int64(Self.alignment) != 0 || (count - done) % Self.alignment != 0) {
+                file.direct = FileFlags.setDirect(fd, false)
             }
-            let n = pwrite(fd, bytes + done, count - done, off_t(offset))
+            let n = pwrite(fd, bytes + done, count - done, off_t(file.offset))
             if n < 0 {
                 let e = errno
                 if e == EINTR { continue }
-                if e == EINVAL && direct {  // this file system wants other alignment, or none
-                    direct = FileFlags.setDirect(fd, false)
+                if e == EINVAL && file.direct {  // this file system wants other alignment, or none
+                    file.direct = FileFlags.setDirect(fd, false)
                     continue
                 }
                 failure.store(e, ordering: .releasing)
                 return
             }
             done += n
-            offset += Int64(n)
+            file.offset += Int64(n)
         }
     }
 }
