@@ -87,7 +87,8 @@ enum Curl {
             return true
         }
 
-        private func deliver(_ buffer: UnsafeRawBufferPointer, to target: BodySink) -> Bool {
+        // Inlined, `sink` is used without a retain and release per piece.
+        @inline(__always) private func deliver(_ buffer: UnsafeRawBufferPointer, to target: BodySink) -> Bool {
             if !bodyBegun {
                 bodyBegun = true
                 guard target.begin(status: status, length: headers["content-length"].flatMap(Int64.init)) else {
