@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """model-fetch vs curl: throughput on one large object from a local S3 server, in one run.
 
-    bench/fetch [--megabytes 200] [--rounds 5]
+    bench/fetch [--megabytes 200] [--rounds 11]
 
 Starts moto's S3 server (authentication enforced, an IAM user's key), uploads a random object,
 then downloads it in turn with
@@ -31,7 +31,7 @@ from s3_server import start_authenticated_s3  # noqa: E402  (the same authentica
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--megabytes", type=int, default=200)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/model-fetch"))
     ap.add_argument("--markdown")
     args = ap.parse_args()
@@ -94,6 +94,8 @@ def main():
     cores = os.cpu_count()
     # Before the first byte the (single-threaded) server works alone; after it, client and server
     # share the cores. So no download with this much CPU work can be faster than:
+    # Each round downloads with every way back to back, so a round's ratio is a paired measurement.
+    paired = sorted(c / m for c, m in zip(times["curl"], times["model-fetch"]))
     floor = ttfb + (statistics.median(client_cpu["model-fetch"]) + statistics.median(server_cpu["model-fetch"]) - ttfb) / cores
     table = ("| object | model-fetch MB/s | curl MB/s | curl + sync MB/s | curl + sha256sum + sync MB/s |"
              " model-fetch / curl | model-fetch / (curl + sync) | model-fetch / (curl + sha256sum + sync) |\n"
@@ -105,6 +107,7 @@ def main():
              f"| wall seconds | {median['model-fetch']:.3f} | {median['curl']:.3f} |\n"
              f"| CPU seconds, client | {statistics.median(client_cpu['model-fetch']):.3f} | {statistics.median(client_cpu['curl']):.3f} |\n"
              f"| CPU seconds, S3 server (moto, same machine) | {statistics.median(server_cpu['model-fetch']):.3f} | {statistics.median(server_cpu['curl']):.3f} |\n\n"
+             f"Per round, model-fetch / curl: median {statistics.median(paired):.2f}, range {paired[0]:.2f}–{paired[-1]:.2f}. "
              f"Time to first byte (curl): {ttfb * 1000:.0f} ms; `dd conv=fsync` of {mb} MB (the disk's durable write): "
              f"{median['dd conv=fsync'] * 1000:.0f} ms; {cores} cores; {args.rounds} rounds. "
              f"Floor for model-fetch's CPU work here = first byte + (client + server CPU after it) / cores = {floor * 1000:.0f} ms, "
