@@ -19,7 +19,7 @@ import Synchronization
 /// ```
 /// One caller thread at a time. Call `finish()` or `close()` exactly once.
 final class HashingWriter: @unchecked Sendable {
-    static let blockSize = 1 << 20
+    private static let blockSize = 1 << 20
     private static let blockCount = 16
     /// `O_DIRECT` needs buffers, offsets and lengths aligned to the device's logical block size;
     /// 4 KiB covers current disks. A misaligned tail is written through the page cache instead.
@@ -52,9 +52,8 @@ final class HashingWriter: @unchecked Sendable {
     private var digest = ""
     private var running = true
 
-    // The caller's side. The threads keep their state (the SHA-256 context, the file offset) on
-    // their own stacks: in this object it would share cache lines with fields the caller touches
-    // on every call, and each would pay for the other's writes.
+    // The caller's side. The threads keep their own state (the SHA-256 context, the file offset)
+    // on their stacks; the caller reaches it only through messages in the ring.
     private var producer = 0
     private var fill = 0
 
@@ -200,26 +199,5 @@ final class HashingWriter: @unchecked Sendable {
             done += n
             file.offset += Int64(n)
         }
-    }
-}
-
-/// `O_DIRECT`, which Glibc's Swift module hides (it is a `_GNU_SOURCE` name).
-enum FileFlags {
-    #if arch(x86_64)
-    static let oDirect: Int32 = 0o40000
-    #elseif arch(arm64)
-    static let oDirect: Int32 = 0o200000
-    #else
-    static let oDirect: Int32 = 0
-    #endif
-
-    static func isDirect(_ fd: Int32) -> Bool { oDirect != 0 && fcntl(fd, F_GETFL) & oDirect != 0 }
-
-    /// Sets or clears `O_DIRECT` on `fd`; returns whether it is set afterwards.
-    static func setDirect(_ fd: Int32, _ on: Bool) -> Bool {
-        let flags = fcntl(fd, F_GETFL)
-        guard oDirect != 0, flags >= 0 else { return false }
-        _ = fcntl(fd, F_SETFL, on ? flags | oDirect : flags & ~oDirect)
-        return isDirect(fd)
     }
 }
