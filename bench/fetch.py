@@ -100,10 +100,10 @@ def main():
     rate = {name: mb / t for name, t in median.items()}
     ttfb = statistics.median(first_byte)
     cores = os.cpu_count()
-    # Before the first byte the (single-threaded) server works alone; after it, client and server
-    # share the cores. So no download with this much CPU work can be faster than:
     # Each round downloads with every way back to back, so a round's ratio is a paired measurement.
     paired = sorted(c / m for c, m in zip(times["curl"], times["model-fetch"]))
+    # Before the first byte the (single-threaded) server works alone; after it, client and server
+    # share the cores. So no download with this much CPU work can be faster than:
     floor = ttfb + (statistics.median(client_cpu["model-fetch"]) + statistics.median(server_cpu["model-fetch"]) - ttfb) / cores
     # A fetcher that receives and writes as curl does and also hashes with SHA-256 does curl's work
     # plus the hash; on a machine whose cores the server shares, that bounds its wall time too.

@@ -1,6 +1,7 @@
 import Crypto
 import Dispatch
 import Foundation
+import ModelStore
 import Synchronization
 
 /// Writes a byte stream to a file and hashes it (SHA-256) on two threads of its own.
@@ -141,7 +142,7 @@ final class HashingWriter: @unchecked Sendable {
             switch length {
             case 1...: hasher.update(bufferPointer: UnsafeRawBufferPointer(start: blocks.baseAddress! + block * Self.blockSize, count: length))
             case Message.restart: hasher = SHA256()
-            case Message.digest: digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            case Message.digest: digest = SHA256File.hex(hasher.finalize())
             default: break
             }
             writable.signal()
