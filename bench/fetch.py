@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """model-fetch vs curl: throughput on one large object from a local S3 server, in one run.
 
-    bench/fetch [--megabytes 200] [--rounds 11]
+    bench/fetch [--megabytes 200] [--rounds 21]
 
 Starts moto's S3 server (authentication enforced, an IAM user's key), uploads a random object,
 then downloads it in turn with
@@ -31,7 +31,7 @@ from s3_server import start_authenticated_s3  # noqa: E402  (the same authentica
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--megabytes", type=int, default=200)
-    ap.add_argument("--rounds", type=int, default=11)
+    ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/model-fetch"))
     ap.add_argument("--markdown")
     args = ap.parse_args()
