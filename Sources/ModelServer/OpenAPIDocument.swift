@@ -435,37 +435,11 @@ enum OpenAPIDocument {
      }
     ],
     "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/InferRequest"
-       }
-      },
-      "application/octet-stream": {
-       "schema": {
-        "type": "string",
-        "format": "binary"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/Infer"
     },
     "responses": {
      "200": {
-      "description": "Output tensors",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/InferResponse"
-        }
-       },
-       "application/octet-stream": {
-        "schema": {
-         "type": "string",
-         "format": "binary"
-        }
-       }
-      }
+      "$ref": "#/components/responses/Infer"
      },
      "400": {
       "$ref": "#/components/responses/Error"
@@ -563,37 +537,11 @@ enum OpenAPIDocument {
      }
     ],
     "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/InferRequest"
-       }
-      },
-      "application/octet-stream": {
-       "schema": {
-        "type": "string",
-        "format": "binary"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/Infer"
     },
     "responses": {
      "200": {
-      "description": "Output tensors",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/InferResponse"
-        }
-       },
-       "application/octet-stream": {
-        "schema": {
-         "type": "string",
-         "format": "binary"
-        }
-       }
-      }
+      "$ref": "#/components/responses/Infer"
      },
      "400": {
       "$ref": "#/components/responses/Error"
@@ -624,6 +572,24 @@ enum OpenAPIDocument {
   }
  },
  "components": {
+  "requestBodies": {
+   "Infer": {
+    "required": true,
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/InferRequest"
+      }
+     },
+     "application/octet-stream": {
+      "schema": {
+       "type": "string",
+       "format": "binary"
+      }
+     }
+    }
+   }
+  },
   "parameters": {
    "Model": {
     "name": "model",
@@ -643,6 +609,22 @@ enum OpenAPIDocument {
    }
   },
   "responses": {
+   "Infer": {
+    "description": "Output tensors",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/InferResponse"
+      }
+     },
+     "application/octet-stream": {
+      "schema": {
+       "type": "string",
+       "format": "binary"
+      }
+     }
+    }
+   },
    "Error": {
     "description": "What was wrong",
     "content": {
