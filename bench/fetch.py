@@ -148,7 +148,7 @@ def main():
              f"at most {median['curl'] / bound:.2f} of curl's throughput for a fetcher that receives and writes as curl does and verifies. "
              f"In {faster} of {args.rounds} rounds curl's transfer after the first byte (median {statistics.median(curl_transfer) * 1000:.0f} ms, "
              f"range {min(curl_transfer) * 1000:.0f}–{max(curl_transfer) * 1000:.0f}) was shorter than SHA-256 of the object; "
-             f"in {below} rounds that alone put 0.9 of curl's throughput out of reach of any fetcher that verifies SHA-256 "
+             f"in {below} round{'' if below == 1 else 's'} that alone put 0.9 of curl's throughput out of reach of any fetcher that verifies SHA-256 "
              f"(bound = curl's wall time / (its wall time − its transfer + max(transfer, SHA-256)); median {statistics.median(serial):.2f}).")
     print(table)
     if args.markdown:
