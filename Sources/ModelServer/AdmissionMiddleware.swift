@@ -1,13 +1,25 @@
 import Hummingbird
 import Synchronization
 
-/// Sheds load at the door: when `limit` prediction requests are already being read, decoded,
-/// queued or run, the next one gets 503 with `Retry-After` at once, before its body is read or
-/// its images decoded. Without it, an overloaded server spends its CPU decoding images for
-/// requests the batcher's bounded queue then refuses anyway.
+/// Sheds load at the door: when `limit` prediction requests are already in progress, the next
+/// one gets 503 with `Retry-After` at once, before its body is read or its images decoded.
+/// Without it, an overloaded server spends its CPU decoding images for requests the batcher's
+/// bounded queue then refuses anyway.
+///
+/// Of the admitted requests, only `active` at a time read their bodies, decode and queue for the
+/// model; the rest wait their turn holding nothing but their connection. Enough are active to
+/// keep the model busy (a batch running, the next one gathering, images decoding), and memory no
+/// longer grows with the number of connections: each active request holds a decoded input
+/// tensor (600 KB for a 224×224 model), which 64 queued requests multiplied to 40 MB.
 struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
     let limit: Int
     private let counter = Counter()
+    private let active: AsyncLimiter
+
+    init(limit: Int, active: Int) {
+        self.limit = limit
+        self.active = AsyncLimiter(permits: active)
+    }
 
     final class Counter: Sendable {
         let value = Atomic<Int>(0)
@@ -21,6 +33,8 @@ struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
         guard before < limit else {
             throw APIError(.serviceUnavailable, "the server is at capacity (\(limit) requests in progress); retry shortly", headers: [.retryAfter: "1"])
         }
+        try await active.acquire()
+        defer { active.release() }
         return try await next(request, context)
     }
 }

@@ -50,7 +50,7 @@ public struct ModelServer: Sendable {
         router.add(middleware: MetricsMiddleware(metrics: model.metrics))
         router.add(middleware: JSONErrorMiddleware(routes: table))
         if !configuration.apiKeys.isEmpty { router.add(middleware: AuthMiddleware(keys: configuration.apiKeys)) }
-        router.add(middleware: AdmissionMiddleware(limit: configuration.maxConcurrentRequests))
+        router.add(middleware: AdmissionMiddleware(limit: configuration.maxConcurrentRequests, active: configuration.maxActiveRequests))
         HealthRoutes(service: model).add(to: router)
         FlaskRoutes(model: model, limits: configuration).add(to: router)
         KServeV1Routes(model: model, limits: configuration).add(to: router)

@@ -30,13 +30,17 @@ public struct ServerConfiguration: Sendable {
     /// Prediction requests in progress at once (reading, decoding, queued or running); more get
     /// 503 + `Retry-After` before their bodies are read (`MAX_CONCURRENT_REQUESTS`).
     public var maxConcurrentRequests = 64
+    /// Of those, how many read, decode and queue at once; the others wait without holding a
+    /// decoded image (`MAX_ACTIVE_REQUESTS`). Enough for a running batch, the next, and decoding.
+    public var maxActiveRequests = 12
     public var batching = Batcher.Configuration()
 
     public init() {}
 
     /// Reads `HOST`, `PORT`, `MODEL_DIR`, `READINESS_GRACE_SECONDS`, `SKIP_VERIFY`, `MAX_BODY_BYTES`,
-    /// `MAX_IMAGE_PIXELS`, `MAX_BATCH_SIZE`, `MAX_QUEUE_DELAY_MS`, `MAX_QUEUE_SIZE`, `REQUEST_TIMEOUT_SECONDS`,
-    /// `DRAIN_TIMEOUT_SECONDS`, `API_KEYS` (comma-separated), `API_KEYS_FILE` (one per line), `METRICS_PORT`, `IDLE_TIMEOUT_SECONDS`.
+    /// `MAX_IMAGE_PIXELS`, `MAX_BATCH_SIZE`, `MAX_QUEUE_DELAY_MS`, `MAX_QUEUE_SIZE`, `MAX_CONCURRENT_REQUESTS`,
+    /// `MAX_ACTIVE_REQUESTS`, `REQUEST_TIMEOUT_SECONDS`, `DRAIN_TIMEOUT_SECONDS`, `API_KEYS` (comma-separated),
+    /// `API_KEYS_FILE` (one per line), `METRICS_PORT`, `IDLE_TIMEOUT_SECONDS`.
     public init(environment env: [String: String]) {
         if let v = env["HOST"] { host = v }
         if let v = env["PORT"].flatMap(Int.init) { port = v }
@@ -56,6 +60,7 @@ public struct ServerConfiguration: Sendable {
         if let v = env["MAX_QUEUE_DELAY_MS"].flatMap(Double.init), v >= 0 { batching.maxQueueDelay = .microseconds(Int(v * 1000)) }
         if let v = env["MAX_QUEUE_SIZE"].flatMap(Int.init), v > 0 { batching.maxQueueSize = v }
         if let v = env["MAX_CONCURRENT_REQUESTS"].flatMap(Int.init), v > 0 { maxConcurrentRequests = v }
+        if let v = env["MAX_ACTIVE_REQUESTS"].flatMap(Int.init), v > 0 { maxActiveRequests = v }
         if let v = env["REQUEST_TIMEOUT_SECONDS"].flatMap(Double.init), v > 0 { batching.timeout = .milliseconds(Int(v * 1000)) }
     }
 }
