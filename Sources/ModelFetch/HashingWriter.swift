@@ -102,20 +102,14 @@ final class HashingWriter: @unchecked Sendable {
     /// Writes what is pending, ends the threads, and returns the lowercase hex SHA-256.
     func finish() -> String {
         if fill > 0 { send(fill) }
-        send(Message.digest)
-        drained.wait()
-        drained.wait()
-        endThreads()
+        endThreads(after: Message.digest)
         return digest
     }
 
     /// Ends the threads without a digest (an abandoned download), once they are done with the file.
     func close() {
         guard running else { return }
-        send(Message.barrier)
-        drained.wait()
-        drained.wait()
-        endThreads()
+        endThreads(after: Message.barrier)
     }
 
     private func startThread(_ name: String, _ body: @escaping @Sendable () -> Void) {
@@ -124,7 +118,11 @@ final class HashingWriter: @unchecked Sendable {
         thread.start()
     }
 
-    private func endThreads() {
+    /// Sends `message` (barrier or digest), waits until both threads have reached it, then stops them.
+    private func endThreads(after message: Int) {
+        send(message)
+        drained.wait()
+        drained.wait()
         send(Message.stop)
         running = false
     }
