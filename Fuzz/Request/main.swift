@@ -32,9 +32,9 @@ final class Harness: @unchecked Sendable {
     let channel = NIOAsyncTestingChannel()
 
     private init() {
-        var config = ServerConfiguration(environment: ProcessInfo.processInfo.environment)
+        var config = try! ServerConfiguration(environment: ProcessInfo.processInfo.environment)
         config.modelDirectory = URL(fileURLWithPath: ProcessInfo.processInfo.environment["MODEL_DIR"] ?? "models/efficientnet-lite0")
-        config.maxBodyBytes = 1 << 20
+        config.limits.maxBodyBytes = 1 << 20
         var logger = Logger(label: "fuzz")
         logger.logLevel = .critical
         let server = ModelServer(configuration: config, logger: logger)

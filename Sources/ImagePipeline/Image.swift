@@ -20,6 +20,8 @@ public enum ImageError: Error, Sendable, Equatable, CustomStringConvertible {
     case corrupt(String)
     /// Width × height exceeds the configured limit (checked before any pixel is decoded).
     case tooLarge(width: Int, height: Int, limit: Int)
+    /// The longer side is more than `limit` times the shorter (checked before decoding).
+    case aspectRatio(width: Int, height: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -27,6 +29,7 @@ public enum ImageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedFormat: "not a JPEG or PNG image"
         case .corrupt(let why): "the image is corrupt or truncated: \(why)"
         case .tooLarge(let w, let h, let limit): "the image is \(w)×\(h) pixels, more than the limit of \(limit)"
+        case .aspectRatio(let w, let h, let limit): "the image is \(w)×\(h) pixels: one side is more than \(limit) times the other"
         }
     }
 }

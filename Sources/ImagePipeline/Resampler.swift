@@ -8,21 +8,26 @@ enum Resampler {
     /// Fractional bits of the fixed-point weights: 32 - 8 - 2, as in Pillow.
     static let precisionBits: Int32 = 22
 
-    /// Per output pixel: first input index and fixed-point weights (Pillow's `precompute_coeffs`
-    /// and `normalize_coeffs_8bpc`), stored flat with `taps` weights per pixel (unused ones zero).
+    /// Per output pixel of `range`: first input index and fixed-point weights (Pillow's
+    /// `precompute_coeffs` and `normalize_coeffs_8bpc`), stored flat with `taps` weights per pixel
+    /// (unused ones zero); index 0 is `range.lowerBound`.
     struct Coefficients {
         var starts: [Int]
         var weights: [Int32]
         var taps: Int
     }
 
-    static func coefficients(inSize: Int, outSize: Int) -> Coefficients {
+    /// Only the output pixels in `range` (the crop): the resized size of a degenerate image can
+    /// be enormous (a 65000×1 strip resizes to 16.6 million columns), the crop never is. Each
+    /// pixel's weights depend on its own index only, so the crop's are the same as Pillow's.
+    static func coefficients(inSize: Int, outSize: Int, range: Range<Int>) -> Coefficients {
         let scale = Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1)
         let support = 1.0 * filterScale
         let inverse = 1.0 / filterScale
         var starts: [Int] = [], rows: [[Int32]] = []
-        for i in 0..<outSize {
+        starts.reserveCapacity(range.count)
+        for i in range {
             let center = (Double(i) + 0.5) * scale
             let lo = max(Int(center - support + 0.5), 0)
             let hi = min(Int(center + support + 0.5), inSize)
@@ -45,16 +50,16 @@ enum Resampler {
         var rows = crop.y..<(crop.y + crop.height)
         var vertical: Coefficients?
         if height != image.height {
-            let c = coefficients(inSize: image.height, outSize: height)
-            let first = c.starts[crop.y], last = c.starts[crop.y + crop.height - 1]
+            let c = coefficients(inSize: image.height, outSize: height, range: crop.y..<(crop.y + crop.height))
+            let first = c.starts[0], last = c.starts[crop.height - 1]
             rows = first..<min(image.height, last + c.taps)
             vertical = c
         }
         let columns = width != image.width
-            ? horizontal(image, rows: rows, coefficients: coefficients(inSize: image.width, outSize: width), from: crop.x, count: crop.width)
+            ? horizontal(image, rows: rows, coefficients: coefficients(inSize: image.width, outSize: width, range: crop.x..<(crop.x + crop.width)), count: crop.width)
             : copyColumns(image, rows: rows, from: crop.x, count: crop.width)
         guard let vertical else { return columns }
-        return verticalPass(columns, firstRow: rows.lowerBound, coefficients: vertical, from: crop.y, count: crop.height)
+        return verticalPass(columns, firstRow: rows.lowerBound, coefficients: vertical, count: crop.height)
     }
 
     /// Pillow's `clip8` for the non-negative sums a triangle filter makes (the sums start at one
@@ -67,7 +72,8 @@ enum Resampler {
     // The inner loops use wrapping arithmetic (&+, &*) on indices that are in range by
     // construction: Swift's overflow checks otherwise keep the loops from being vectorized.
 
-    private static func horizontal(_ img: RGBImage, rows: Range<Int>, coefficients c: Coefficients, from x0: Int, count: Int) -> RGBImage {
+    /// `c` holds the coefficients of the `count` output columns wanted.
+    private static func horizontal(_ img: RGBImage, rows: Range<Int>, coefficients c: Coefficients, count: Int) -> RGBImage {
         var out = [UInt8](repeating: 0, count: count * rows.count * 3)
         img.pixels.withUnsafeBufferPointer { src in
             c.weights.withUnsafeBufferPointer { weights in
@@ -76,7 +82,7 @@ enum Resampler {
                         var o = 0
                         for y in rows {
                             let row = src.baseAddress! + y * img.width * 3
-                            for x in x0..<(x0 + count) {
+                            for x in 0..<count {
                                 var r = half, g = half, b = half
                                 let start = starts[x]
                                 let p = row + start &* 3
@@ -103,8 +109,8 @@ enum Resampler {
         return RGBImage(width: count, height: rows.count, pixels: out)
     }
 
-    /// `img` holds input rows from `firstRow` on; computes output rows `y0..<y0+count`.
-    private static func verticalPass(_ img: RGBImage, firstRow: Int, coefficients c: Coefficients, from y0: Int, count: Int) -> RGBImage {
+    /// `img` holds input rows from `firstRow` on; computes the `count` output rows `c` describes.
+    private static func verticalPass(_ img: RGBImage, firstRow: Int, coefficients c: Coefficients, count: Int) -> RGBImage {
         let stride = img.width * 3
         var out = [UInt8](repeating: 0, count: stride * count)
         var acc = [Int32](repeating: 0, count: stride)
@@ -113,10 +119,10 @@ enum Resampler {
                 out.withUnsafeMutableBufferPointer { dst in
                     acc.withUnsafeMutableBufferPointer { acc in
                         for y in 0..<count {
-                            let start = c.starts[y0 + y]
+                            let start = c.starts[y]
                             for i in 0..<stride { acc[i] = half }
                             for k in 0..<min(c.taps, firstRow + img.height - start) {
-                                let wt = weights[(y0 + y) * c.taps + k]
+                                let wt = weights[y * c.taps + k]
                                 if wt == 0 { continue }
                                 let row = src.baseAddress! + (start + k - firstRow) * stride
                                 for i in 0..<stride { acc[i] &+= Int32(row[i]) &* wt }

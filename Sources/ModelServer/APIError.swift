@@ -36,6 +36,8 @@ public struct APIError: HTTPResponseError {
         case ImageError.tooLarge(let w, let h, let limit):
             return APIError(.contentTooLarge, "the image is \(w)×\(h) pixels, more than the limit of \(limit)")
         case let e as ImageError: return APIError(.badRequest, e.description)
+        case PredictionError.invalid(let why): return APIError(.badRequest, why)
+        case PredictionError.tooLarge(let why): return APIError(.contentTooLarge, why)
         case ModelError.invalidInput(let why): return APIError(.badRequest, why)
         case Batcher.BatcherError.queueFull:
             return APIError(.serviceUnavailable, "the server is at capacity; retry shortly", headers: [.retryAfter: "1"])
@@ -88,53 +90,6 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let e = APIError.from(error)
             if e.status == .internalServerError { context.logger.error("request failed", metadata: ["error": "\(error)"]) }
             return APIError.json(status: e.status, message: e.message, headers: e.headers)
-        }
-    }
-}
-
-/// Request bodies with a size limit and a JSON nesting limit.
-enum Body {
-    /// Reads the whole body; 413 when it is larger than `limit`.
-    static func read(_ request: Request, limit: Int) async throws -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw APIError(.contentTooLarge, "the request body is \(length) bytes, more than the limit of \(limit)")
-        }
-        do {
-            var buffer = try await request.body.collect(upTo: limit)
-            return buffer.readBytes(length: buffer.readableBytes) ?? []
-        } catch {
-            throw APIError(.contentTooLarge, "the request body is larger than the limit of \(limit) bytes")
-        }
-    }
-
-    /// Parses JSON after checking that arrays and objects nest at most `maxDepth` deep.
-    static func json(_ bytes: some Collection<UInt8>, maxDepth: Int = 32) throws -> Any {
-        var depth = 0, inString = false, escaped = false
-        for b in bytes {
-            if inString {
-                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            switch b {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
-                if depth > maxDepth { throw APIError.badRequest("JSON nests deeper than \(maxDepth) levels") }
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
-            default: break
-            }
-        }
-        do {
-            return try JSONSerialization.jsonObject(with: Data(bytes), options: [])
-        } catch {
-            throw APIError.badRequest("malformed JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)")")
-        }
-    }
-
-    static func requireJSON(_ request: Request) throws {
-        let type = request.headers[.contentType]?.lowercased() ?? ""
-        guard type.hasPrefix("application/json") else {
-            throw APIError(.unsupportedMediaType, "Content-Type must be application/json, got '\(type.isEmpty ? "none" : type)'")
         }
     }
 }

@@ -1,26 +1,31 @@
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 
-/// Optional API keys for the prediction routes (`Authorization: Bearer KEY` or `X-API-Key: KEY`).
-/// Probes, metadata and `/metrics` stay open so load balancers and kubelets need no secret.
+/// API keys (`Authorization: Bearer KEY` or `X-API-Key: KEY`) for the routes of the group it is
+/// added to. A group's middleware runs only once the router has matched one of the group's
+/// routes, so protection follows the route, not its spelling: `/score/`, `//score` and
+/// `/v1//models/m:classify` reach the same check as `/score`.
+///
+/// ```swift
+/// let keyed = router.group().add(middleware: AuthMiddleware(keys: ["k1", "k2"]))
+/// keyed.post("/score") { ... }     // 401 without a valid key
+/// ```
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let keys: [String]
 
-    /// Routes that need a key: predictions and model details.
-    static func isProtected(_ path: String) -> Bool {
-        if path == "/score" || path.hasPrefix("/v1/") { return true }
-        return path.hasPrefix("/v2/models/") && !path.hasSuffix("/ready")
-    }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard Self.isProtected(request.uri.path) else { return try await next(request, context) }
         let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         let given = bearer ?? request.headers[HTTPField.Name("X-API-Key")!]
-        guard let given, keys.contains(where: { Self.constantTimeEqual($0, given) }) else {
+        guard let given, Self.matches(given, keys) else {
             throw APIError(.unauthorized, given == nil ? "an API key is required (Authorization: Bearer KEY)" : "the API key is not valid",
                            headers: [.wwwAuthenticate: "Bearer"])
         }
         return try await next(request, context)
+    }
+
+    /// Compares `given` with every key, so the time taken does not tell which key came close.
+    static func matches(_ given: String, _ keys: [String]) -> Bool {
+        keys.reduce(false) { found, key in constantTimeEqual(key, given) || found }
     }
 
     /// Compares without an early exit, so response time does not reveal how much of a key matched.

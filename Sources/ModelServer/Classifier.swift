@@ -34,16 +34,22 @@ public final class Classifier: Sendable {
         outputName = m.output.name
     }
 
-    /// Decodes and preprocesses images into one NCHW batch tensor.
+    /// Preprocesses images into one NCHW batch tensor.
     public func batch(_ images: [RGBImage]) -> Tensor {
+        try! batch(count: images.count) { images[$0] }
+    }
+
+    /// A batch of `count` images, each produced by `image(i)` and preprocessed into its row at
+    /// once, so that only one full-size image is alive at a time.
+    public func batch(count: Int, _ image: (Int) throws -> RGBImage) throws -> Tensor {
         let per = preprocessor.elementCount
-        var data = [Float](repeating: 0, count: per * images.count)
-        data.withUnsafeMutableBufferPointer { buf in
-            for (i, image) in images.enumerated() {
-                preprocessor.write(image, into: UnsafeMutableBufferPointer(rebasing: buf[(i * per)..<((i + 1) * per)]))
+        var data = [Float](repeating: 0, count: per * count)
+        try data.withUnsafeMutableBufferPointer { buf in
+            for i in 0..<count {
+                preprocessor.write(try image(i), into: UnsafeMutableBufferPointer(rebasing: buf[(i * per)..<((i + 1) * per)]))
             }
         }
-        return Tensor(shape: [images.count, 3, preprocessor.crop.height, preprocessor.crop.width], floats: data)
+        return Tensor(shape: [count, 3, preprocessor.crop.height, preprocessor.crop.width], floats: data)
     }
 
     /// Raw logits, one row per image.

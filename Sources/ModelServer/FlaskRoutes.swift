@@ -9,48 +9,51 @@ import Hummingbird
 /// "Computed in N ms"]}`.
 struct FlaskRoutes {
     let model: ModelService
-    let limits: ServerConfiguration
+    let limits: RequestLimits
 
-    func add(to router: Router<BasicRequestContext>) {
-        router.post("/score") { request, _ -> Response in
-            try Body.requireJSON(request)
+    func add(to groups: RouteGroups) {
+        groups.predictions.post("/score") { request, _ -> Response in
+            try RequestBody.requireJSON(request)
             let start = ContinuousClock.now
-            let json = try Body.json(try await Body.read(request, limit: limits.maxBodyBytes))
-            let images = try Self.images(from: json)
             let inference = try model.requireInference()
+            let body = try await RequestBody.bytes(request, limit: limits.maxBodyBytes)
+            let limits = self.limits
+            let images = try await inference.offload { try Self.images(from: RequestBody.json(body, limits: limits), limits: limits) }
             let top = try await inference.classify(images: images, topK: 3)
             let ms = Int(((ContinuousClock.now - start) / .milliseconds(1)).rounded())
             let perImage: [[[Any]]] = top.map { $0.map { [$0.label, (Double($0.score) * 100_000).rounded() / 1000] } }
-            let body = try JSONSerialization.data(withJSONObject: ["result": [perImage, "Computed in \(ms) ms"]])
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            let json = try JSONSerialization.data(withJSONObject: ["result": [perImage, "Computed in \(ms) ms"]])
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
         }
     }
 
-    /// The decoded image bytes from the `input` field.
-    static func images(from json: Any) throws -> [[UInt8]] {
+    /// The decoded image bytes from the `input` field (at most `maxRows` of them).
+    static func images(from json: Any, limits: RequestLimits) throws -> [[UInt8]] {
         guard let object = json as? [String: Any], let input = object["input"] else {
-            throw APIError.badRequest("the body must be a JSON object with an \"input\" field")
+            throw PredictionError.invalid("the body must be a JSON object with an \"input\" field")
         }
         var list: [Any]
         if let text = input as? String {
-            guard let inner = try? Body.json(Array(text.utf8)) as? [Any] else {
-                throw APIError.badRequest("\"input\" must be a JSON list of base64 images (or a string holding one)")
+            let parsed: Any?
+            do { parsed = try RequestBody.json(Array(text.utf8), limits: limits) } catch PredictionError.invalid(_) { parsed = nil }
+            guard let inner = parsed as? [Any] else {
+                throw PredictionError.invalid("\"input\" must be a JSON list of base64 images (or a string holding one)")
             }
             list = inner
         } else if let array = input as? [Any] {
             list = array
         } else {
-            throw APIError.badRequest("\"input\" must be a list of base64 images")
+            throw PredictionError.invalid("\"input\" must be a list of base64 images")
         }
-        guard !list.isEmpty else { throw APIError.badRequest("\"input\" holds no images") }
+        guard !list.isEmpty else { throw PredictionError.invalid("\"input\" holds no images") }
+        guard list.count <= limits.maxRows else {
+            throw PredictionError.tooLarge("\"input\" holds \(list.count) images, more than the limit of \(limits.maxRows) (MAX_ROWS_PER_REQUEST)")
+        }
         return try list.enumerated().map { i, item in
-            guard var text = item as? String else { throw APIError.badRequest("input[\(i)] is not a base64 string") }
+            guard var text = item as? String else { throw PredictionError.invalid("input[\(i)] is not a base64 string") }
             // The original client sends str(base64 bytes), i.e. b'...'.
             if text.hasPrefix("b'") && text.hasSuffix("'") && text.count >= 3 { text = String(text.dropFirst(2).dropLast()) }
-            guard let data = Data(base64Encoded: text, options: .ignoreUnknownCharacters), !data.isEmpty else {
-                throw APIError.badRequest("input[\(i)] is not valid base64")
-            }
-            return [UInt8](data)
+            return try Base64Image.decode(text, path: "input[\(i)]")
         }
     }
 }

@@ -16,7 +16,8 @@ struct HealthRoutes {
         var ready: Bool
     }
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to groups: RouteGroups) {
+        let router = groups.open
         router.get("/") { _, _ in "Healthy" }
         router.get("/version") { _, _ in
             let m = service.classifier?.directory.manifest

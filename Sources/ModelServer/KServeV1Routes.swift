@@ -6,28 +6,26 @@ import ModelEngine
 /// `POST /v1/models/{m}:classify?top_k=5` (raw `image/jpeg`/`image/png` body or multipart form).
 struct KServeV1Routes {
     let model: ModelService
-    let limits: ServerConfiguration
+    let limits: RequestLimits
 
-    func add(to router: Router<BasicRequestContext>) {
-        router.get("/v1/models/{model}") { _, context -> Response in
+    func add(to groups: RouteGroups) {
+        groups.keyed.get("/v1/models/{model}") { _, context -> Response in
             let name = try context.parameters.require("model")
             let inference = try model.requireInference(named: name)
             return try jsonResponse(["name": inference.manifest.name, "ready": model.isReady])
         }
-        router.post("/v1/models/{model}") { request, context -> Response in
+        groups.predictions.post("/v1/models/{model}") { request, context -> Response in
             let action = try context.parameters.require("model")
             guard let colon = action.lastIndex(of: ":") else { throw APIError(.notFound, "use /v1/models/{model}:predict or :classify") }
             let name = String(action[..<colon]), verb = action[action.index(after: colon)...]
             let inference = try model.requireInference(named: name)
-            let body = try await Body.read(request, limit: limits.maxBodyBytes)
             switch verb {
             case "predict":
-                try Body.requireJSON(request)
-                return try await predict(body, inference)
+                try RequestBody.requireJSON(request)
+                return try await predict(try await RequestBody.bytes(request, limit: limits.maxBodyBytes), inference)
             case "classify":
-                let topK = request.uri.queryParameters.get("top_k", as: Int.self) ?? 5
-                guard (1...1000).contains(topK) else { throw APIError.badRequest("top_k must be between 1 and 1000") }
-                let images = try Self.images(request, body)
+                let topK = try Self.topK(request)
+                let images = try Self.images(request, try await RequestBody.bytes(request, limit: limits.maxBodyBytes), maxParts: limits.maxRows)
                 let top = try await inference.classify(images: images, topK: topK)
                 let predictions = top.map { $0.map { ["index": $0.index, "label": $0.label, "score": Double($0.score)] as [String: Any] } }
                 return try jsonResponse(["model": inference.manifest.name, "predictions": predictions])
@@ -37,46 +35,61 @@ struct KServeV1Routes {
         }
     }
 
-    /// `{"instances": [...]}`: each instance a CHW tensor (nested lists) or `{"b64": "<image>"}`.
-    func predict(_ body: [UInt8], _ inference: InferenceService) async throws -> Response {
-        guard let object = try Body.json(body) as? [String: Any], let instances = object["instances"] as? [Any], !instances.isEmpty else {
-            throw APIError.badRequest("the body must be {\"instances\": [...]} with at least one instance")
-        }
-        let input: Tensor
-        if instances.allSatisfy({ ($0 as? [String: Any])?["b64"] != nil }) {
-            let images = try instances.enumerated().map { i, item -> [UInt8] in
-                guard let b64 = (item as! [String: Any])["b64"] as? String, let data = Data(base64Encoded: b64, options: .ignoreUnknownCharacters) else {
-                    throw APIError.badRequest("instances[\(i)].b64 is not valid base64")
-                }
-                return [UInt8](data)
+    /// `?top_k=N`, 1…1000, default 5; anything else is refused rather than replaced by the default.
+    static func topK(_ request: Request) throws -> Int {
+        guard let text = request.uri.queryParameters.get("top_k") else { return 5 }
+        guard let k = Int(text), (1...1000).contains(k) else { throw PredictionError.invalid("top_k must be a whole number between 1 and 1000, got '\(text)'") }
+        return k
+    }
+
+    /// The input tensor of `{"instances": [...]}`: each instance a CHW tensor (nested lists) or
+    /// `{"b64": "<image>"}`. Parsed on the decode pool, with the instance count checked first.
+    func input(_ body: [UInt8], _ inference: InferenceService) async throws -> Tensor {
+        let limits = self.limits, shape = Array(inference.manifest.input.shape.dropFirst())
+        enum Parsed: Sendable { case images([[UInt8]]), tensor(Tensor) }
+        let parsed = try await inference.offload { () throws -> Parsed in
+            guard let object = try RequestBody.json(body, limits: limits) as? [String: Any], let instances = object["instances"] as? [Any], !instances.isEmpty else {
+                throw PredictionError.invalid("the body must be {\"instances\": [...]} with at least one instance")
             }
-            input = try await inference.tensor(fromImages: images)
-        } else {
-            let shape = Array(inference.manifest.input.shape.dropFirst())
+            try inference.checkRows(instances.count, "instances")
+            if instances.allSatisfy({ ($0 as? [String: Any])?["b64"] != nil }) {
+                return .images(try instances.enumerated().map { i, item in
+                    guard let b64 = (item as! [String: Any])["b64"] as? String else { throw PredictionError.invalid("instances[\(i)].b64 is not a string") }
+                    return try Base64Image.decode(b64, path: "instances[\(i)].b64")
+                })
+            }
+            guard let per = V2Tensor.elementCount(shape) else { throw PredictionError.invalid("the model's input shape \(shape) is not fixed") }
             var values: [Float] = []
+            values.reserveCapacity(per * instances.count)
             for (i, item) in instances.enumerated() {
                 let flat = try V2Tensor.flatten(item, path: "instances[\(i)]")
-                guard flat.count == shape.reduce(1, *) else {
-                    throw APIError.badRequest("instances[\(i)] has \(flat.count) values; the model takes \(shape) = \(shape.reduce(1, *))")
-                }
+                guard flat.count == per else { throw PredictionError.invalid("instances[\(i)] has \(flat.count) values; the model takes \(shape) = \(per)") }
                 values += flat.map { Float($0) }
             }
-            input = Tensor(shape: [instances.count] + shape, floats: values)
+            return .tensor(Tensor(shape: [instances.count] + shape, floats: values))
         }
+        switch parsed {
+        case .images(let images): return try await inference.tensor(fromImages: images)
+        case .tensor(let tensor): return tensor
+        }
+    }
+
+    func predict(_ body: [UInt8], _ inference: InferenceService) async throws -> Response {
+        let input = try await input(body, inference)
         let output = try await inference.run(input)[inference.classifier.outputName]!
-        let rows = instances.count, per = output.count / rows, flat = output.floats
+        let rows = input.shape[0], per = output.count / rows, flat = output.floats
         var predictions: [[Double]] = []
         for r in 0..<rows { predictions.append(flat[(r * per)..<((r + 1) * per)].map { Double($0) }) }
         return try jsonResponse(["predictions": predictions])
     }
 
     /// The image bytes of a raw image body or of each file part of a multipart form.
-    static func images(_ request: Request, _ body: [UInt8]) throws -> [[UInt8]] {
+    static func images(_ request: Request, _ body: [UInt8], maxParts: Int) throws -> [[UInt8]] {
         let type = request.headers[.contentType]?.lowercased() ?? ""
         if type.hasPrefix("multipart/form-data") {
             let boundary = try MultipartForm.boundary(contentType: request.headers[.contentType] ?? "")
-            let images = try MultipartForm.parts(of: body, boundary: boundary)
-            guard !images.isEmpty else { throw APIError.badRequest("the multipart form has no image parts") }
+            let images = try MultipartForm.parts(of: body, boundary: boundary, maxParts: maxParts)
+            guard !images.isEmpty else { throw PredictionError.invalid("the multipart form has no image parts") }
             return images
         }
         guard type.hasPrefix("image/") || type == "application/octet-stream" else {

@@ -5,7 +5,7 @@ import ServiceLifecycle
 /// The HTTP service: routes, the model service, and graceful shutdown on SIGTERM/SIGINT.
 ///
 /// ```swift
-/// let server = ModelServer(configuration: ServerConfiguration(environment: env), logger: logger)
+/// let server = ModelServer(configuration: try ServerConfiguration(environment: env), logger: logger)
 /// try await server.run()
 /// ```
 public struct ModelServer: Sendable {
@@ -33,7 +33,7 @@ public struct ModelServer: Sendable {
             logger: logger)]
         if let metricsPort = configuration.metricsPort {
             let router = Router()
-            addMetricsRoute(to: router)
+            addMetricsRoute(to: router.group())
             services.append(Application(router: router, configuration: .init(address: .hostname(configuration.host, port: metricsPort), serverName: ServerInfo.name),
                                         logger: logger))
         }
@@ -49,21 +49,20 @@ public struct ModelServer: Sendable {
         // Metrics outermost, so that they count the error responses JSONErrorMiddleware makes.
         router.add(middleware: MetricsMiddleware(metrics: model.metrics))
         router.add(middleware: JSONErrorMiddleware(routes: table))
-        if !configuration.apiKeys.isEmpty { router.add(middleware: AuthMiddleware(keys: configuration.apiKeys)) }
-        router.add(middleware: AdmissionMiddleware(limit: configuration.maxConcurrentRequests, active: configuration.maxActiveRequests))
-        HealthRoutes(service: model).add(to: router)
-        FlaskRoutes(model: model, limits: configuration).add(to: router)
-        KServeV1Routes(model: model, limits: configuration).add(to: router)
-        OpenInferenceRoutes(model: model, limits: configuration).add(to: router)
-        if configuration.metricsPort == nil { addMetricsRoute(to: router) }
-        router.get("/openapi.json") { _, _ in
+        let groups = RouteGroups(router: router, configuration: configuration)
+        HealthRoutes(service: model).add(to: groups)
+        FlaskRoutes(model: model, limits: configuration.limits).add(to: groups)
+        KServeV1Routes(model: model, limits: configuration.limits).add(to: groups)
+        OpenInferenceRoutes(model: model, limits: configuration.limits).add(to: groups)
+        if configuration.metricsPort == nil { addMetricsRoute(to: groups.open) }
+        groups.open.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         table.load(router.routes.map { ("\($0.method)", "\($0.path)") })
         return router
     }
 
-    private func addMetricsRoute(to router: Router<BasicRequestContext>) {
+    private func addMetricsRoute(to router: some RouterMethods<BasicRequestContext>) {
         let metrics = model.metrics
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
@@ -78,5 +77,25 @@ public struct ModelServer: Sendable {
         config.maximumGracefulShutdownDuration = .milliseconds(Int(configuration.drainTimeoutSeconds * 1000))
         let group = ServiceGroup(configuration: config)
         try await group.run()
+    }
+}
+
+/// The three kinds of route, each a router group whose middleware runs only for the routes
+/// matched in it, so what guards a route does not depend on how its path was spelled.
+struct RouteGroups {
+    /// Probes, server metadata, metrics and the API document: no key, never shed.
+    let open: RouterGroup<BasicRequestContext>
+    /// Model details: an API key, when keys are configured.
+    let keyed: RouterGroup<BasicRequestContext>
+    /// Predictions: an API key, then admission (capacity, the body within its limits, an active slot).
+    let predictions: RouterGroup<BasicRequestContext>
+
+    init(router: Router<BasicRequestContext>, configuration: ServerConfiguration) {
+        open = router.group()
+        keyed = router.group()
+        if !configuration.apiKeys.isEmpty { keyed.add(middleware: AuthMiddleware(keys: configuration.apiKeys)) }
+        predictions = keyed.group().add(middleware: AdmissionMiddleware(
+            limit: configuration.maxConcurrentRequests, active: configuration.maxActiveRequests,
+            limits: configuration.limits, maxBufferedBytes: configuration.maxBufferedBodyBytes))
     }
 }

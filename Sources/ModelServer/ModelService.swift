@@ -77,7 +77,7 @@ public final class ModelService: Service, Sendable {
         let start = ContinuousClock.now
         do {
             let classifier = try await Self.load(configuration)
-            let inference = InferenceService(classifier: classifier, batching: configuration.batching, maxPixels: configuration.maxPixels, metrics: metrics)
+            let inference = InferenceService(classifier: classifier, batching: configuration.batching, limits: configuration.limits, metrics: metrics)
             state.withLock { $0 = .ready(inference) }
             let m = classifier.directory.manifest
             logger.info("model ready", metadata: [

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// ```swift
 /// let boundary = try MultipartForm.boundary(contentType: "multipart/form-data; boundary=XyZ")
-/// let files = try MultipartForm.parts(of: body, boundary: boundary)   // [[UInt8]], empty parts dropped
+/// let files = try MultipartForm.parts(of: body, boundary: boundary, maxParts: 32)   // [[UInt8]], empty parts dropped
 /// ```
 ///
 /// Our own parser, not MultipartKit's: MultipartKit 4.7.1 (the only version available) traps on
@@ -21,13 +21,14 @@ enum MultipartForm {
             let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard pair.count == 2, pair[0].lowercased() == "boundary" else { continue }
             let value = pair[1].count >= 2 && pair[1].hasPrefix("\"") && pair[1].hasSuffix("\"") ? String(pair[1].dropFirst().dropLast()) : pair[1]
-            guard (1...70).contains(value.utf8.count) else { throw APIError.badRequest("the multipart boundary must be 1 to 70 characters") }
+            guard (1...70).contains(value.utf8.count) else { throw PredictionError.invalid("the multipart boundary must be 1 to 70 characters") }
             return value
         }
-        throw APIError.badRequest("multipart/form-data without a boundary")
+        throw PredictionError.invalid("multipart/form-data without a boundary")
     }
 
-    static func parts(of body: [UInt8], boundary: String) throws -> [[UInt8]] {
+    /// The non-empty parts; more than `maxParts` of them is refused as soon as the next is found.
+    static func parts(of body: [UInt8], boundary: String, maxParts: Int) throws -> [[UInt8]] {
         let dashBoundary = Array("--\(boundary)".utf8)
         let delimiter = crlf + dashBoundary
         // The first boundary starts the body or follows a preamble and CRLF.
@@ -41,7 +42,7 @@ enum MultipartForm {
         }
         var parts: [[UInt8]] = []
         while true {
-            if body[i...].starts(with: [45, 45]) { return parts.filter { !$0.isEmpty } }  // "--": the closing boundary
+            if body[i...].starts(with: [45, 45]) { return parts }  // "--": the closing boundary
             while i < body.count, body[i] == 32 || body[i] == 9 { i += 1 }  // transport padding
             guard body[i...].starts(with: crlf) else { throw malformed("a boundary line does not end with CRLF") }
             i += 2
@@ -52,7 +53,12 @@ enum MultipartForm {
             }
             i += 2
             guard let end = find(delimiter, in: body, from: i) else { throw malformed("the form is truncated: no closing boundary") }
-            parts.append(Array(body[i..<end]))
+            if end > i {
+                guard parts.count < maxParts else {
+                    throw PredictionError.tooLarge("the multipart form has more than \(maxParts) parts (MAX_ROWS_PER_REQUEST)")
+                }
+                parts.append(Array(body[i..<end]))
+            }
             i = end + delimiter.count
         }
     }
@@ -70,7 +76,7 @@ enum MultipartForm {
         }
     }
 
-    private static func malformed(_ why: String) -> APIError { APIError.badRequest("malformed multipart body: \(why)") }
+    private static func malformed(_ why: String) -> PredictionError { .invalid("malformed multipart body: \(why)") }
 
     /// Not the standard library's `firstRange(of:)`: on a 10 MB body that took ~690 ms against
     /// ~6 ms for this loop, too slow for a request path.

@@ -3,65 +3,115 @@ import Foundation
 /// Settings for `model-server serve`, from flags or the environment.
 ///
 /// ```swift
-/// let config = ServerConfiguration(environment: ProcessInfo.processInfo.environment)
+/// let config = try ServerConfiguration(environment: ProcessInfo.processInfo.environment)
 /// ```
 public struct ServerConfiguration: Sendable {
     public var host = "0.0.0.0"
     public var port = 8080
     /// Folder with `model.json`, the artifact and labels.
     public var modelDirectory = URL(fileURLWithPath: "/models/model")
-    /// Seconds to keep answering (with readiness 503) after SIGTERM before draining the server.
+    /// After SIGTERM, the least time to keep serving (readiness 503) before the drain may end.
     public var readinessGraceSeconds: Double = 0
+    /// After SIGTERM, the drain ends once no request has arrived for this long: the load
+    /// balancers have seen readiness fail and send elsewhere (`DRAIN_QUIET_SECONDS`).
+    public var drainQuietSeconds: Double = 2
     /// Skip the artifact's SHA-256 check at start-up (it costs ~50 ms per 20 MB).
     public var skipVerify = false
-    /// After SIGTERM (and the readiness grace), seconds in-flight requests get to finish.
+    /// After SIGTERM, the most time the whole drain may take; then the process exits anyway.
     public var drainTimeoutSeconds: Double = 30
-    /// Largest request body accepted (413 above it).
-    public var maxBodyBytes = 16 << 20
-    /// Largest image (width × height) decoded; larger ones are refused before decoding (413).
-    public var maxPixels = 40_000_000
-    /// Seconds a connection may sit idle (or stall mid-request) before it is closed.
+    /// What one request may cost; see ``RequestLimits``.
+    public var limits = RequestLimits()
+    /// Seconds a connection may sit idle between requests before it is closed.
     public var idleTimeoutSeconds: Double = 60
-    /// API keys for the prediction routes; empty means no authentication.
+    /// API keys for the prediction and model routes; empty means no authentication.
     public var apiKeys: [String] = []
     /// Serve `/metrics` on this port instead of the main one (nil: on the main port).
     public var metricsPort: Int?
-    /// Dynamic batching: rows per engine call, wait for company, queue bound, per-request timeout.
     /// Prediction requests in progress at once (reading, decoding, queued or running); more get
     /// 503 + `Retry-After` before their bodies are read (`MAX_CONCURRENT_REQUESTS`).
     public var maxConcurrentRequests = 64
-    /// Of those, how many read, decode and queue at once; the others wait without holding a
-    /// decoded image (`MAX_ACTIVE_REQUESTS`). Enough for a running batch, the next, and decoding.
+    /// Of those, how many decode and queue at once, after their bodies have arrived; the others
+    /// wait without holding a decoded image (`MAX_ACTIVE_REQUESTS`). Enough for a running batch,
+    /// the next, and decoding.
     public var maxActiveRequests = 12
+    /// Bytes of request bodies held at once, over all requests (`MAX_BUFFERED_BODY_BYTES`, 64 MiB):
+    /// each request reserves its `Content-Length` before reading; 503 when they do not fit.
+    public var maxBufferedBodyBytes = 64 << 20
+    /// Dynamic batching: rows per engine call, wait for company, queue bound, per-request timeout.
     public var batching = Batcher.Configuration()
 
     public init() {}
 
-    /// Reads `HOST`, `PORT`, `MODEL_DIR`, `READINESS_GRACE_SECONDS`, `SKIP_VERIFY`, `MAX_BODY_BYTES`,
-    /// `MAX_IMAGE_PIXELS`, `MAX_BATCH_SIZE`, `MAX_QUEUE_DELAY_MS`, `MAX_QUEUE_SIZE`, `MAX_CONCURRENT_REQUESTS`,
-    /// `MAX_ACTIVE_REQUESTS`, `REQUEST_TIMEOUT_SECONDS`, `DRAIN_TIMEOUT_SECONDS`, `API_KEYS` (comma-separated),
-    /// `API_KEYS_FILE` (one per line), `METRICS_PORT`, `IDLE_TIMEOUT_SECONDS`.
-    public init(environment env: [String: String]) {
+    /// A setting that cannot be used: the server refuses to start rather than guess.
+    public struct InvalidSetting: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Reads `HOST`, `PORT`, `MODEL_DIR`, `READINESS_GRACE_SECONDS`, `DRAIN_QUIET_SECONDS`,
+    /// `DRAIN_TIMEOUT_SECONDS`, `SKIP_VERIFY`, the request limits (``RequestLimits``), `MAX_BATCH_SIZE`,
+    /// `MAX_QUEUE_DELAY_MS`, `MAX_QUEUE_SIZE`, `MAX_CONCURRENT_REQUESTS`, `MAX_ACTIVE_REQUESTS`,
+    /// `REQUEST_TIMEOUT_SECONDS`, `API_KEYS` (comma-separated), `API_KEYS_FILE` (one per line),
+    /// `METRICS_PORT`, `IDLE_TIMEOUT_SECONDS`. A value that does not parse, is out of range, or a
+    /// key file that cannot be read or holds no key, throws ``InvalidSetting``.
+    public init(environment env: [String: String]) throws {
+        let settings = Settings(env)
         if let v = env["HOST"] { host = v }
-        if let v = env["PORT"].flatMap(Int.init) { port = v }
+        port = try settings.int("PORT", port, 0...65535)
         if let v = env["MODEL_DIR"] { modelDirectory = URL(fileURLWithPath: v) }
-        if let v = env["READINESS_GRACE_SECONDS"].flatMap(Double.init) { readinessGraceSeconds = v }
+        readinessGraceSeconds = try settings.seconds("READINESS_GRACE_SECONDS", readinessGraceSeconds, allowZero: true)
+        drainQuietSeconds = try settings.seconds("DRAIN_QUIET_SECONDS", drainQuietSeconds, allowZero: true)
+        drainTimeoutSeconds = try settings.seconds("DRAIN_TIMEOUT_SECONDS", drainTimeoutSeconds)
+        idleTimeoutSeconds = try settings.seconds("IDLE_TIMEOUT_SECONDS", idleTimeoutSeconds)
         if let v = env["SKIP_VERIFY"] { skipVerify = ["1", "true", "yes"].contains(v.lowercased()) }
         if let v = env["API_KEYS"] { apiKeys += v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-        if let path = env["API_KEYS_FILE"], let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            apiKeys += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        if let path = env["API_KEYS_FILE"] { apiKeys += try Self.keys(fromFile: path) }
+        if env["METRICS_PORT"] != nil { metricsPort = try settings.int("METRICS_PORT", 0, 1...65535) }
+        limits = try RequestLimits(settings)
+        batching.maxBatchSize = try settings.int("MAX_BATCH_SIZE", batching.maxBatchSize, 1...1024)
+        batching.maxQueueDelay = .microseconds(Int(try settings.seconds("MAX_QUEUE_DELAY_MS", 2, allowZero: true) * 1000))
+        batching.maxQueueSize = try settings.int("MAX_QUEUE_SIZE", batching.maxQueueSize, 1...1_000_000)
+        batching.timeout = .milliseconds(Int(try settings.seconds("REQUEST_TIMEOUT_SECONDS", 30) * 1000))
+        maxConcurrentRequests = try settings.int("MAX_CONCURRENT_REQUESTS", maxConcurrentRequests, 1...100_000)
+        maxActiveRequests = try settings.int("MAX_ACTIVE_REQUESTS", maxActiveRequests, 1...100_000)
+        maxBufferedBodyBytes = try settings.int("MAX_BUFFERED_BODY_BYTES", maxBufferedBodyBytes, 1...(1 << 40))
+        guard maxBufferedBodyBytes >= limits.maxBodyBytes else {
+            throw InvalidSetting(description: "MAX_BUFFERED_BODY_BYTES (\(maxBufferedBodyBytes)) must be at least MAX_BODY_BYTES (\(limits.maxBodyBytes))")
         }
-        if let v = env["METRICS_PORT"].flatMap(Int.init) { metricsPort = v }
-        if let v = env["IDLE_TIMEOUT_SECONDS"].flatMap(Double.init), v > 0 { idleTimeoutSeconds = v }
-        if let v = env["DRAIN_TIMEOUT_SECONDS"].flatMap(Double.init), v > 0 { drainTimeoutSeconds = v }
-        if let v = env["MAX_BODY_BYTES"].flatMap(Int.init), v > 0 { maxBodyBytes = v }
-        if let v = env["MAX_IMAGE_PIXELS"].flatMap(Int.init), v > 0 { maxPixels = v }
-        if let v = env["MAX_BATCH_SIZE"].flatMap(Int.init), v > 0 { batching.maxBatchSize = v }
-        if let v = env["MAX_QUEUE_DELAY_MS"].flatMap(Double.init), v >= 0 { batching.maxQueueDelay = .microseconds(Int(v * 1000)) }
-        if let v = env["MAX_QUEUE_SIZE"].flatMap(Int.init), v > 0 { batching.maxQueueSize = v }
-        if let v = env["MAX_CONCURRENT_REQUESTS"].flatMap(Int.init), v > 0 { maxConcurrentRequests = v }
-        if let v = env["MAX_ACTIVE_REQUESTS"].flatMap(Int.init), v > 0 { maxActiveRequests = v }
-        if let v = env["REQUEST_TIMEOUT_SECONDS"].flatMap(Double.init), v > 0 { batching.timeout = .milliseconds(Int(v * 1000)) }
+    }
+
+    /// Keys, one per line (`#` comments and blank lines skipped). A file named but unreadable or
+    /// empty is an error: starting without authentication because a secret failed to mount would
+    /// open every protected route.
+    static func keys(fromFile path: String) throws -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw InvalidSetting(description: "API_KEYS_FILE \(path) cannot be read; refusing to start without the API keys it should hold")
+        }
+        let keys = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        guard !keys.isEmpty else { throw InvalidSetting(description: "API_KEYS_FILE \(path) holds no key; refusing to start without authentication") }
+        return keys
+    }
+}
+
+/// Environment values parsed strictly: a typo in a limit must not silently become the default.
+struct Settings {
+    let env: [String: String]
+    init(_ env: [String: String]) { self.env = env }
+
+    func int(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
+        guard let text = env[name] else { return fallback }
+        guard let v = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
+            throw ServerConfiguration.InvalidSetting(description: "\(name)=\(text) is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
+    }
+
+    /// A positive (or, with `allowZero`, non-negative) finite number of at most a day.
+    func seconds(_ name: String, _ fallback: Double, allowZero: Bool = false) throws -> Double {
+        guard let text = env[name] else { return fallback }
+        guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v.isFinite, allowZero ? v >= 0 : v > 0, v <= 86_400 else {
+            throw ServerConfiguration.InvalidSetting(description: "\(name)=\(text) is not a \(allowZero ? "non-negative" : "positive") number (at most 86400)")
+        }
+        return v
     }
 }
 

@@ -6,6 +6,19 @@ enum V2Tensor {
     static let numericTypes: [String: Int] = ["BOOL": 1, "UINT8": 1, "UINT16": 2, "UINT32": 4, "UINT64": 8, "INT8": 1, "INT16": 2,
                                               "INT32": 4, "INT64": 8, "FP16": 2, "FP32": 4, "FP64": 8, "BF16": 2]
 
+    /// The number of elements of `shape`, or nil when a dimension is negative or the product
+    /// overflows: a client's shape is multiplied only with overflow checks.
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var total = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (product, overflow) = total.multipliedReportingOverflow(by: d)
+            guard !overflow else { return nil }
+            total = product
+        }
+        return total
+    }
+
     /// Numbers of a (possibly nested) JSON list, in row-major order.
     static func flatten(_ value: Any, path: String) throws -> [Double] {
         var out: [Double] = []
@@ -14,10 +27,10 @@ enum V2Tensor {
                 for (i, item) in list.enumerated() { try walk(item, "\(p)[\(i)]") }
             } else if let n = v as? NSNumber, !(v is String) {
                 let d = n.doubleValue
-                guard d.isFinite else { throw APIError.badRequest("\(p) is not a finite number") }
+                guard d.isFinite else { throw PredictionError.invalid("\(p) is not a finite number") }
                 out.append(d)
             } else {
-                throw APIError.badRequest("\(p) is not a number")
+                throw PredictionError.invalid("\(p) is not a number")
             }
         }
         try walk(value, path)
@@ -27,14 +40,14 @@ enum V2Tensor {
     /// Strings of a (possibly nested) JSON list.
     static func strings(_ value: Any, path: String) throws -> [String] {
         if let s = value as? String { return [s] }
-        guard let list = value as? [Any] else { throw APIError.badRequest("\(path) must be a list of strings") }
+        guard let list = value as? [Any] else { throw PredictionError.invalid("\(path) must be a list of strings") }
         return try list.enumerated().flatMap { try strings($0.element, path: "\(path)[\($0.offset)]") }
     }
 
     /// Numbers of a little-endian binary tensor.
     static func numbers(_ bytes: ArraySlice<UInt8>, datatype: String) throws -> [Double] {
-        guard let size = numericTypes[datatype] else { throw APIError.badRequest("datatype \(datatype) is not numeric") }
-        guard bytes.count % size == 0 else { throw APIError.badRequest("binary data of \(bytes.count) bytes is not a whole number of \(datatype) elements") }
+        guard let size = numericTypes[datatype] else { throw PredictionError.invalid("datatype \(datatype) is not numeric") }
+        guard bytes.count % size == 0 else { throw PredictionError.invalid("binary data of \(bytes.count) bytes is not a whole number of \(datatype) elements") }
         let raw = Array(bytes)
         return raw.withUnsafeBytes { r -> [Double] in
             let n = raw.count / size
@@ -52,14 +65,16 @@ enum V2Tensor {
     }
 
     /// Elements of a binary BYTES tensor: each a 4-byte little-endian length, then the bytes.
-    static func byteElements(_ bytes: ArraySlice<UInt8>) throws -> [[UInt8]] {
+    /// More than `maxElements` is refused as soon as the next one starts.
+    static func byteElements(_ bytes: ArraySlice<UInt8>, maxElements: Int) throws -> [[UInt8]] {
         var out: [[UInt8]] = []
         var i = bytes.startIndex
         while i < bytes.endIndex {
-            guard bytes.endIndex - i >= 4 else { throw APIError.badRequest("truncated BYTES element length") }
+            guard out.count < maxElements else { throw PredictionError.tooLarge("the BYTES tensor holds more than \(maxElements) elements (MAX_ROWS_PER_REQUEST)") }
+            guard bytes.endIndex - i >= 4 else { throw PredictionError.invalid("truncated BYTES element length") }
             let n = Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24
             i += 4
-            guard n >= 0, bytes.endIndex - i >= n else { throw APIError.badRequest("BYTES element of \(n) bytes overruns the data") }
+            guard n >= 0, bytes.endIndex - i >= n else { throw PredictionError.invalid("BYTES element of \(n) bytes overruns the data") }
             out.append(Array(bytes[i..<(i + n)]))
             i += n
         }

@@ -41,7 +41,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        var config = ServerConfiguration(environment: env)
+        var config = try ServerConfiguration(environment: env)
         if let host { config.host = host }
         if let port { config.port = port }
         if let modelDir { config.modelDirectory = URL(fileURLWithPath: modelDir) }

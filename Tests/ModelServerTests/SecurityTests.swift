@@ -36,7 +36,7 @@ struct SecurityTests {
     func keyConfiguration() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
         try "# comment\nfile-key-1\n\nfile-key-2\n".write(to: file, atomically: true, encoding: .utf8)
-        let config = ServerConfiguration(environment: ["API_KEYS": "a, b", "API_KEYS_FILE": file.path, "METRICS_PORT": "9091"])
+        let config = try ServerConfiguration(environment: ["API_KEYS": "a, b", "API_KEYS_FILE": file.path, "METRICS_PORT": "9091"])
         #expect(config.apiKeys == ["a", "b", "file-key-1", "file-key-2"])
         #expect(config.metricsPort == 9091)
         #expect(AuthMiddleware<BasicRequestContext>.constantTimeEqual("abc", "abc"))

@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+
+/// Request bodies: read whole within a size limit and a deadline, and JSON parsed only after
+/// its nesting and its number of values have been bounded.
+///
+/// ```swift
+/// try await RequestBody.collect(&request, limits: limits)     // AdmissionMiddleware does this
+/// let json = try RequestBody.json(try await RequestBody.bytes(request, limit: limits.maxBodyBytes), limits: limits)
+/// ```
+enum RequestBody {
+    /// Reads the whole body into `request` (so handlers get it from memory): 413 when it is larger
+    /// than `maxBodyBytes`, 408 when it has not all arrived `bodyTimeoutSeconds` after the headers.
+    /// The idle timeout alone would let a client trickle one byte a minute forever.
+    static func collect(_ request: inout Request, limits: RequestLimits) async throws {
+        let limit = limits.maxBodyBytes
+        if let length = declaredLength(request), length > limit { throw tooLarge(length, limit) }
+        let body = request.body
+        let buffer: ByteBuffer? = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                do { return try await body.collect(upTo: limit) } catch is CancellationError { return nil } catch {
+                    if Task.isCancelled { return nil }
+                    throw tooLarge(nil, limit)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(Int(limits.bodyTimeoutSeconds * 1000)))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let buffer else {
+            throw APIError(.requestTimeout, "the request body did not arrive within \(limits.bodyTimeoutSeconds) seconds", headers: [.connection: "close"])
+        }
+        request.body = .init(buffer: buffer)
+    }
+
+    /// The body's bytes (from memory once ``collect(_:limits:)`` has run).
+    static func bytes(_ request: Request, limit: Int) async throws -> [UInt8] {
+        if let length = declaredLength(request), length > limit { throw tooLarge(length, limit) }
+        do {
+            var buffer = try await request.body.collect(upTo: limit)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch {
+            throw tooLarge(nil, limit)
+        }
+    }
+
+    static func declaredLength(_ request: Request) -> Int? { request.headers[.contentLength].flatMap { Int($0) } }
+
+    static func tooLarge(_ length: Int?, _ limit: Int) -> APIError {
+        APIError(.contentTooLarge, length.map { "the request body is \($0) bytes, more than the limit of \(limit)" }
+            ?? "the request body is larger than the limit of \(limit) bytes")
+    }
+
+    /// Parses JSON after one pass over the bytes has checked that arrays and objects nest at most
+    /// `maxJSONDepth` deep (400) and that it holds at most `maxJSONValues` values (413): a parsed
+    /// value costs ~60 bytes, so 16 MiB of `0,0,0,…` would otherwise become 500 MB.
+    static func json(_ bytes: some Collection<UInt8>, limits: RequestLimits) throws -> Any {
+        var depth = 0, values = 1, inString = false, escaped = false
+        for b in bytes {
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                values += 1
+                if depth > limits.maxJSONDepth { throw PredictionError.invalid("JSON nests deeper than \(limits.maxJSONDepth) levels") }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            case UInt8(ascii: ","):
+                values += 1
+                if values > limits.maxJSONValues {
+                    throw PredictionError.tooLarge("the JSON body holds more than \(limits.maxJSONValues) values; send large tensors with the binary tensor extension")
+                }
+            default: break
+            }
+        }
+        do {
+            return try JSONSerialization.jsonObject(with: Data(bytes), options: [])
+        } catch {
+            throw PredictionError.invalid("malformed JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)")")
+        }
+    }
+
+    static func requireJSON(_ request: Request) throws {
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("application/json") else {
+            throw APIError(.unsupportedMediaType, "Content-Type must be application/json, got '\(type.isEmpty ? "none" : type)'")
+        }
+    }
+}

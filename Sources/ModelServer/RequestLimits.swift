@@ -1,0 +1,46 @@
+/// What one prediction request may cost, each bound checked before the work it bounds.
+///
+/// Every number a client controls (body size, image count and dimensions, tensor shape, JSON
+/// size) is hostile; these settings keep one request's memory and CPU below a budget that does
+/// not depend on how the request is shaped (docs/reliability.md measures each).
+///
+/// ```swift
+/// var limits = RequestLimits()
+/// limits.maxRows = 8            // at most 8 images (or tensor rows) per request
+/// ```
+public struct RequestLimits: Sendable {
+    /// Largest request body (`MAX_BODY_BYTES`, 16 MiB); 413 above it.
+    public var maxBodyBytes = 16 << 20
+    /// The whole body must arrive within this many seconds of the request's headers
+    /// (`BODY_TIMEOUT_SECONDS`, 30); 408 otherwise. Bodies are read before a request takes
+    /// one of the `MAX_ACTIVE_REQUESTS` slots, so slow uploads do not stall other requests.
+    public var bodyTimeoutSeconds: Double = 30
+    /// Images, instances or tensor rows in one request (`MAX_ROWS_PER_REQUEST`, 32); 413 above.
+    /// Larger requests run as several batches of at most `MAX_BATCH_SIZE` rows.
+    public var maxRows = 32
+    /// Width × height of one image (`MAX_IMAGE_PIXELS`, 40 M); 413 above, from the header alone.
+    public var maxImagePixels = 40_000_000
+    /// Width × height summed over a request's images (`MAX_REQUEST_PIXELS`, 100 M); 413 above,
+    /// checked on the headers before any image is decoded.
+    public var maxRequestPixels = 100_000_000
+    /// Longest side over shortest side of an image (`MAX_IMAGE_ASPECT_RATIO`, 20); 400 above.
+    public var maxAspectRatio = 20
+    /// Numbers, strings and other values in a JSON body (`MAX_JSON_VALUES`, 1 M); 413 above,
+    /// counted before parsing. A parsed JSON value costs ~60 bytes, so this bounds a body's
+    /// parse to ~60 MB; larger tensors go in the binary tensor extension, 4 bytes per FP32.
+    public var maxJSONValues = 1_000_000
+    /// How deep JSON arrays and objects may nest (32); 400 deeper.
+    public var maxJSONDepth = 32
+
+    public init() {}
+
+    init(_ settings: Settings) throws {
+        maxBodyBytes = try settings.int("MAX_BODY_BYTES", maxBodyBytes, 1...(1 << 30))
+        bodyTimeoutSeconds = try settings.seconds("BODY_TIMEOUT_SECONDS", bodyTimeoutSeconds)
+        maxRows = try settings.int("MAX_ROWS_PER_REQUEST", maxRows, 1...4096)
+        maxImagePixels = try settings.int("MAX_IMAGE_PIXELS", maxImagePixels, 1...1_000_000_000)
+        maxRequestPixels = try settings.int("MAX_REQUEST_PIXELS", maxRequestPixels, 1...10_000_000_000)
+        maxAspectRatio = try settings.int("MAX_IMAGE_ASPECT_RATIO", maxAspectRatio, 1...100_000)
+        maxJSONValues = try settings.int("MAX_JSON_VALUES", maxJSONValues, 1...100_000_000)
+    }
+}
