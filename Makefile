@@ -1,5 +1,8 @@
 # The two commands: `make run` (set up, build, serve the demo model on :8080) and `make test`.
 SHELL := /bin/bash
+# Every recipe fails on the first failing command, including one on the left of a pipe
+# (`swift build | tail -1` must not go on to test a stale binary).
+.SHELLFLAGS := -e -o pipefail -c
 .DEFAULT_GOAL := help
 
 APT_PACKAGES := libdnnl-dev libturbojpeg0-dev libspng-dev libcurl4-openssl-dev zlib1g-dev python3-venv haproxy wrk
@@ -81,7 +84,9 @@ container-test: model test-data
 reliability-test: model test-data
 	swift build -c release --static-swift-stdlib --scratch-path .build-static --product model-server 2>&1 | tail -1
 	$(PY) Tests/Reliability/loadbalancer.py --binary .build-static/release/model-server --json .cache/reliability-lb.json
+	$(PY) Tests/Reliability/loadbalancer.py --binary .build-static/release/model-server --haproxy-defaults --json .cache/reliability-lb-defaults.json
 	$(PY) Tests/Reliability/overload.py --binary .build-static/release/model-server --json .cache/reliability-overload.json
+	$(PY) Tests/Reliability/adversarial.py --binary .build-static/release/model-server --json .cache/reliability-adversarial.json
 
 # libFuzzer on the image decoders and the request parsers (FUZZ_SECONDS each, default 60).
 fuzz: model

@@ -11,12 +11,16 @@ import ServiceLifecycle
 public struct ModelServer: Sendable {
     public let configuration: ServerConfiguration
     public let model: ModelService
+    /// After SIGTERM: every response closes its connection, until requests stop arriving.
+    public let drain: Drain
     let logger: Logger
 
     public init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.model = ModelService(configuration: configuration, logger: logger)
+        let drain = Drain()
+        self.drain = drain
+        self.model = ModelService(configuration: configuration, logger: logger, drain: drain)
     }
 
     /// The services to run: the HTTP application, a metrics-only application when
@@ -24,10 +28,12 @@ public struct ModelServer: Sendable {
     /// `onServerRunning` reports the main server's bound port (tests bind port 0).
     public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
         let idleMilliseconds = Int64(configuration.idleTimeoutSeconds * 1000)
+        let drain = self.drain
         var services: [any Service] = [Application(
             router: makeRouter(),
-            // Idle and stalled connections (slowloris) are closed instead of held forever.
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(idleMilliseconds))),
+            // Idle connections are closed instead of held forever; a body must also arrive
+            // within BODY_TIMEOUT_SECONDS (RequestBody.collect).
+            server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler(), DrainHandler(drain: drain)], idleTimeout: .milliseconds(idleMilliseconds))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: ServerInfo.name),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)]

@@ -9,13 +9,14 @@ import Synchronization
 /// Loads the model in the background and owns readiness.
 ///
 /// Ready means: the artifact verified, the model loaded, and a warm-up inference done. On
-/// graceful shutdown readiness turns false first, while predictions are still served for
-/// `readinessGraceSeconds` (load balancers need that long to notice); the HTTP server drains
-/// after this service ends.
+/// graceful shutdown readiness turns false first, while predictions are still served (each
+/// response closing its connection) until requests stop arriving (``Drain``); the HTTP server
+/// closes its listener and finishes in-flight requests after this service ends.
 public final class ModelService: Service, Sendable {
     public let configuration: ServerConfiguration
     public let metrics: ServerMetrics
     let logger: Logger
+    let drain: Drain
     private let state = Mutex<State>(.loading)
 
     enum State {
@@ -27,10 +28,11 @@ public final class ModelService: Service, Sendable {
         case stopping
     }
 
-    public init(configuration: ServerConfiguration, logger: Logger, metrics: ServerMetrics = ServerMetrics()) {
+    public init(configuration: ServerConfiguration, logger: Logger, metrics: ServerMetrics = ServerMetrics(), drain: Drain = Drain()) {
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        self.drain = drain
     }
 
     /// The inference service when ready or draining, else nil.
@@ -93,10 +95,12 @@ public final class ModelService: Service, Sendable {
         state.withLock {
             if case .ready(let s) = $0 { $0 = .draining(s) } else { $0 = .stopping }
         }
-        logger.info("shutting down: readiness is now false")
-        if configuration.readinessGraceSeconds > 0 {
-            try? await Task.sleep(for: .seconds(configuration.readinessGraceSeconds))
-        }
+        drain.begin()
+        logger.info("shutting down: readiness is now false; serving until requests stop arriving")
+        // Leave the last part of the drain timeout to the requests still in flight.
+        let timeout = max(configuration.drainTimeoutSeconds - 5, configuration.drainTimeoutSeconds / 2)
+        await drain.waitUntilQuiet(quiet: configuration.drainQuietSeconds, minimum: configuration.readinessGraceSeconds, timeout: timeout)
+        logger.info("drained: closing the listener and idle connections")
     }
 
     /// Verifies, loads and warms up off the cooperative thread pool.

@@ -14,6 +14,8 @@ import Foundation
 enum MultipartForm {
     private static let crlf: [UInt8] = [13, 10]
     private static let tokenSymbols = Array("!#$%&'*+-.^_`|~".utf8)
+    private static let maxHeaders = 16
+    private static let maxHeaderLine = 4096
 
     /// The `boundary` parameter of a `multipart/form-data` content type (quoted or not).
     static func boundary(contentType: String) throws -> String {
@@ -46,8 +48,14 @@ enum MultipartForm {
             while i < body.count, body[i] == 32 || body[i] == 9 { i += 1 }  // transport padding
             guard body[i...].starts(with: crlf) else { throw malformed("a boundary line does not end with CRLF") }
             i += 2
+            var headers = 0
             while !body[i...].starts(with: crlf) {
                 guard let end = find(crlf, in: body, from: i) else { throw malformed("a part's headers do not end") }
+                headers += 1
+                // A browser sends two or three short header lines per part.
+                guard headers <= maxHeaders, end - i <= maxHeaderLine else {
+                    throw malformed("a part has more than \(maxHeaders) header lines or one longer than \(maxHeaderLine) bytes")
+                }
                 try checkHeader(body[i..<end])
                 i = end + 2
             }

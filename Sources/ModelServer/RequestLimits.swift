@@ -25,9 +25,10 @@ public struct RequestLimits: Sendable {
     public var maxRequestPixels = 100_000_000
     /// Longest side over shortest side of an image (`MAX_IMAGE_ASPECT_RATIO`, 20); 400 above.
     public var maxAspectRatio = 20
-    /// Numbers, strings and other values in a JSON body (`MAX_JSON_VALUES`, 1 M); 413 above,
-    /// counted before parsing. A parsed JSON value costs ~60 bytes, so this bounds a body's
-    /// parse to ~60 MB; larger tensors go in the binary tensor extension, 4 bytes per FP32.
+    /// Values in a JSON body, an array counting as 6 and an object as 40 (what they cost to parse
+    /// relative to a number) (`MAX_JSON_VALUES`, 1 M); 413 above, counted before parsing. A
+    /// number costs ~75 bytes parsed, so this bounds a body's parse to ~75 MB; larger tensors go
+    /// in the binary tensor extension, 4 bytes per FP32.
     public var maxJSONValues = 1_000_000
     /// How deep JSON arrays and objects may nest (32); 400 deeper.
     public var maxJSONDepth = 32

@@ -42,6 +42,12 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var config = try ServerConfiguration(environment: env)
+        #if canImport(Glibc)
+        // Buffers of 256 KiB and more (bodies, decoded images, tensors) are mapped on their own
+        // and unmapped when freed. glibc's default threshold rises to 32 MiB after the first
+        // large free, after which a large request's memory stayed with the process for good.
+        mallopt(M_MMAP_THRESHOLD, 256 << 10)
+        #endif
         if let host { config.host = host }
         if let port { config.port = port }
         if let modelDir { config.modelDirectory = URL(fileURLWithPath: modelDir) }

@@ -54,6 +54,8 @@ def main():
     frames[0].save(os.path.join(out, "animated.png"), save_all=True, append_images=frames[1:], duration=100)
     frames[0].save(os.path.join(out, "animated.gif"), save_all=True, append_images=frames[1:], duration=100)
     photo.resize((1, 1)).save(os.path.join(out, "tiny.png"))
+    # A 65000×1 strip: a few KB, but it resizes to 16.6 million columns (MAX_IMAGE_ASPECT_RATIO).
+    photo.resize((65000, 1)).save(os.path.join(out, "strip.png"))
     print(f"{out}: {len(os.listdir(out))} files")
 
 

@@ -46,11 +46,11 @@ struct HealthTests {
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
     }
 
-    @Test("SIGTERM: readiness 503 at once, requests still served during the grace period, in-flight ones finish, then exit 0")
+    @Test("SIGTERM with the defaults: readiness 503 at once, requests still served (closing their connections) until they stop arriving, in-flight ones finish, then exit 0")
     func drain() async throws {
         try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-server first")
         try #require(Paths.demoArtifactExists && Paths.imagesExist, "run `make model test-data`")
-        let (process, base) = try await startServerProcess(environment: ["READINESS_GRACE_SECONDS": "1.5", "DRAIN_TIMEOUT_SECONDS": "20"])
+        let (process, base) = try await startServerProcess()
         defer { if process.isRunning { process.terminate() } }
         // A slow request: 24 images in one multipart form.
         let boundary = "drain-\(UUID().uuidString)"
@@ -69,10 +69,15 @@ struct HealthTests {
         try await Task.sleep(for: .milliseconds(200))
         #expect(try await http("GET", base.appendingPathComponent("v2/health/ready")).status == 503)
         #expect(try await http("GET", base).text == "Healthy")
-        // Until the grace period ends, new predictions are still served: load balancers keep
-        // sending them until they see the replica is not ready.
+        // New predictions are still served while they keep arriving: load balancers keep sending
+        // them until they see the replica is not ready. Each response closes its connection.
+        for _ in 0..<3 {
+            try await Task.sleep(for: .milliseconds(700))
+            let during = try rawRequest(port: base.port!, method: "GET", target: "/v2/models/efficientnet-lite0", keepAlive: true)
+            #expect(during.status == 200 && during.connectionClose, "a request while draining: \(during)")
+        }
         let during = try await http("POST", base.appendingPathComponent("v1/models/efficientnet-lite0:classify"), body: jpeg, headers: ["Content-Type": "image/jpeg"])
-        #expect(during.status == 200, "a request during the readiness grace period: \(during.status) \(during.text)")
+        #expect(during.status == 200, "a prediction while draining: \(during.status) \(during.text)")
         let finished = try await inFlight.value
         #expect(finished.status == 200, "in-flight request: \(finished.status) \(finished.text)")
         #expect((jsonObject(finished.body)["predictions"] as? [Any])?.count == 24)

@@ -98,6 +98,26 @@ struct HostileInputTests {
             Case(name: "unknown route", method: "GET", path: "/admin", status: 404),
             Case(name: "unknown action", path: "/v1/models/efficientnet-lite0:explain", headers: json, body: v2("{}"), status: 404),
             Case(name: "wrong method", method: "DELETE", path: "/score", status: 405),
+            // Each of these ended the process before its shape and sizes were checked with overflow-checked arithmetic.
+            Case(name: "v2 shape whose product overflows", path: infer, headers: json,
+                 body: v2(#"{"inputs":[{"name":"input","shape":[4611686018427387904,3,224,224],"datatype":"FP32","data":[1.0]}]}"#), status: 400),
+            Case(name: "v2 BYTES shape whose product overflows", path: infer, headers: json,
+                 body: v2(#"{"inputs":[{"name":"input","shape":[4611686018427387904,4],"datatype":"BYTES","data":["x"]}]}"#), status: 400),
+            Case(name: "v2 negative binary_data_size", path: infer, headers: ["Inference-Header-Content-Length": "86"],
+                 body: v2(#"{"inputs":[{"name":"input","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":-1}}]}"#), status: 400),
+            Case(name: "v2 Inference-Header-Content-Length past the body", path: infer, headers: ["Inference-Header-Content-Length": "9999"], body: v2("{}"), status: 400),
+            Case(name: "v2 more rows than MAX_ROWS_PER_REQUEST", path: infer, headers: json,
+                 body: v2(#"{"inputs":[{"name":"input","shape":[33,3,224,224],"datatype":"FP32","data":[1.0]}]}"#), status: 413),
+            Case(name: "v2 the output asked for twice", path: infer, headers: json,
+                 body: v2(#"{"inputs":[{"name":"input","shape":[1],"datatype":"BYTES","data":["x"]}],"outputs":[{"name":"logits"},{"name":"logits"}]}"#), status: 400),
+            Case(name: "JSON of more values than MAX_JSON_VALUES", path: infer, headers: json,
+                 body: v2(#"{"inputs":[{"name":"input","shape":[1],"datatype":"FP32","data":["# + String(repeating: "0,", count: 1_000_001) + "0]}]}"), status: 413),
+            Case(name: "top_k=abc", path: classify + "?top_k=abc", headers: ["Content-Type": "image/jpeg"], body: jpeg, status: 400),
+            Case(name: "multipart of 33 images (MAX_ROWS_PER_REQUEST is 32)", path: classify, headers: ["Content-Type": "multipart/form-data; boundary=fuzz"],
+                 body: Data(String(repeating: "--fuzz\r\nContent-Type: image/png\r\n\r\nx\r\n", count: 33).utf8) + Data("--fuzz--\r\n".utf8), status: 413),
+            Case(name: "score with 33 images", path: "/score", headers: json,
+                 body: Data(("{\"input\": [" + Array(repeating: "\"aGVsbG8=\"", count: 33).joined(separator: ",") + "]}").utf8), status: 413),
+            Case(name: "image 65000×1 (aspect ratio over MAX_IMAGE_ASPECT_RATIO)", path: classify, headers: ["Content-Type": "image/png"], body: file("strip.png"), status: 400),
         ]
         return c
     }

@@ -42,6 +42,33 @@ struct SecurityTests {
         #expect(AuthMiddleware<BasicRequestContext>.constantTimeEqual("abc", "abc"))
         #expect(!AuthMiddleware<BasicRequestContext>.constantTimeEqual("abc", "abd"))
         #expect(!AuthMiddleware<BasicRequestContext>.constantTimeEqual("abc", "abcd"))
+        #expect(AuthMiddleware<BasicRequestContext>.matches("b", ["a", "b", "c"]))
+        #expect(!AuthMiddleware<BasicRequestContext>.matches("d", ["a", "b", "c"]))
+    }
+
+    @Test("an API_KEYS_FILE that cannot be read or holds no key stops the server from starting")
+    func unreadableKeyFile() throws {
+        let missing = "/nonexistent/keys-\(UUID().uuidString)"
+        #expect(throws: ServerConfiguration.InvalidSetting.self) { try ServerConfiguration(environment: ["API_KEYS_FILE": missing]) }
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
+        try "# only a comment\n\n".write(to: empty, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        #expect(throws: ServerConfiguration.InvalidSetting.self) { try ServerConfiguration(environment: ["API_KEYS_FILE": empty.path]) }
+        // Other settings are strict too: a typo does not silently become the default.
+        for (name, value) in [("PORT", "80a"), ("MAX_BODY_BYTES", "-1"), ("MAX_ROWS_PER_REQUEST", "0"), ("BODY_TIMEOUT_SECONDS", "nan"),
+                              ("MAX_BUFFERED_BODY_BYTES", "1024")] {
+            #expect(throws: ServerConfiguration.InvalidSetting.self, "\(name)=\(value)") { try ServerConfiguration(environment: [name: value]) }
+        }
+    }
+
+    @Test("the real binary refuses to start with an unreadable API_KEYS_FILE, saying why")
+    func refusesToStart() async throws {
+        try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-server first")
+        var env = ProcessInfo.processInfo.environment
+        env["API_KEYS_FILE"] = "/nonexistent/api-keys"
+        let result = try await runProcess(Paths.binary, ["serve", "--port", "0"], environment: env)
+        #expect(result.status != 0)
+        #expect(result.err.contains("API_KEYS_FILE /nonexistent/api-keys cannot be read"), "stderr: \(result.err)")
     }
 
     @Test("the server logs no secret: not its API keys, cloud credentials, or what clients send")
