@@ -58,6 +58,11 @@ def main():
     header = json.dumps({"inputs": [{"name": "input", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": len(jpeg) + 4}}],
                          "outputs": [{"name": "logits", "parameters": {"binary_data": True}}]}).encode()
 
+    fp32_header = json.dumps({"inputs": [{"name": "input", "shape": [1, 3, 2, 2], "datatype": "FP32", "parameters": {"binary_data_size": 48}}],
+                              "parameters": {"binary_data_output": True}}).encode()
+    int64_header = json.dumps({"inputs": [{"name": "input", "shape": [1, 3, 2, 2], "datatype": "INT64", "parameters": {"binary_data_size": 96}}]}).encode()
+    negative = json.dumps({"inputs": [{"name": "input", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": -1}}]}).encode()
+
     def req(route, body, header_length=0):
         return bytes([route]) + struct.pack("<H", header_length) + body
 
@@ -72,6 +77,14 @@ def main():
         "v2_bytes.bin": req(4, json.dumps(v2_bytes).encode()),
         "v2_floats.bin": req(4, json.dumps(v2_floats).encode()),
         "v2_binary.bin": req(5, header + struct.pack("<I", len(jpeg)) + jpeg, len(header)),
+        "v2_binary_fp32.bin": req(5, fp32_header + struct.pack("<12f", *range(12)), len(fp32_header)),
+        "v2_binary_int64.bin": req(5, int64_header + struct.pack("<12q", *range(12)), len(int64_header)),
+        # Each of these ended the server before shapes and sizes were checked (issue: hostile clients).
+        "regression-v2-shape-overflow.bin": req(4, json.dumps({"inputs": [{"name": "input", "shape": [4611686018427387904, 3, 224, 224],
+                                                                            "datatype": "FP32", "data": [1.0]}]}).encode()),
+        "regression-v2-bytes-shape-overflow.bin": req(4, json.dumps({"inputs": [{"name": "input", "shape": [4611686018427387904, 4],
+                                                                                  "datatype": "BYTES", "data": ["x"]}]}).encode()),
+        "regression-v2-negative-binary-size.bin": req(5, negative + b"\0\0\0\0", len(negative)),
     })
 
 
