@@ -1,155 +1,114 @@
-import CZlib
 import Foundation
 
 /// Unpacks `.gz` and `.tar.gz`/`.tgz` downloads without ever writing outside the destination.
+///
+/// ```swift
+/// let files = try Archive.untar(URL(fileURLWithPath: "/models/bundle.tar.gz"), into: URL(fileURLWithPath: "/models"))
+/// try Archive.gunzip(URL(fileURLWithPath: "/models/model.onnx.gz"), to: URL(fileURLWithPath: "/models/model.onnx"))
+/// ```
 public enum Archive {
-    /// `relative` inside `directory`, or nil if it is absolute, empty, or climbs out with `..`.
-    static func safeDestination(_ directory: URL, _ relative: String) -> URL? {
-        let parts = relative.split(separator: "/").filter { $0 != "." }
-        guard !relative.hasPrefix("/"), !parts.isEmpty, !parts.contains("..") else { return nil }
-        return parts.reduce(directory) { $0.appendingPathComponent(String($1)) }
-    }
-
-    /// Resolves `.` and `..` in a relative path; nil if it is absolute or climbs above its root.
-    static func normalize(_ relative: String) -> String? {
-        guard !relative.hasPrefix("/") else { return nil }
-        var stack: [Substring] = []
-        for part in relative.split(separator: "/") where part != "." {
-            if part == ".." {
-                guard !stack.isEmpty else { return nil }
-                stack.removeLast()
-            } else {
-                stack.append(part)
-            }
-        }
-        return stack.joined(separator: "/")
-    }
-
-    /// Inflates a gzip file into `output` (written to a temporary name, then renamed).
+    /// Inflates a gzip file into `output` (written to a temporary name, fsynced, then renamed).
     public static func gunzip(_ input: URL, to output: URL) throws {
         let temp = output.deletingLastPathComponent().appendingPathComponent(".\(output.lastPathComponent).partial-\(getpid())")
         defer { unlink(temp.path) }
-        FileManager.default.createFile(atPath: temp.path, contents: nil)
-        guard let out = FileHandle(forWritingAtPath: temp.path) else { throw FetchError.archive("cannot create \(temp.path)") }
-        try inflate(input) { try out.write(contentsOf: $0) }
-        try out.synchronize()
-        try out.close()
+        let fd = open(temp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FetchError.archive("cannot create \(temp.path): \(ConfinedDirectory.why())") }
+        defer { close(fd) }
+        let gz = try Inflater(input)
+        while let chunk = try gz.read(max: 1 << 20) { try writeAll(fd, chunk, to: output.lastPathComponent) }
+        guard fsync(fd) == 0 else { throw FetchError.diskFull("fsync \(temp.path): \(ConfinedDirectory.why())") }
         guard rename(temp.path, output.path) == 0 else { throw FetchError.archive("cannot move \(output.path) into place") }
     }
 
-    /// Unpacks a gzipped tar into `directory`. Absolute paths, `..`, links leaving the directory,
-    /// hard links and device files are refused; nothing is extracted if the archive is refused.
+    /// Unpacks a gzipped tar into `directory` and returns the files written. The archive is
+    /// extracted into a staging folder inside `directory` first; only once all of it has been
+    /// accepted does each top-level entry replace what has its name in `directory`. Refused,
+    /// leaving nothing behind: absolute paths, `..`, any entry written through a symlink,
+    /// symlinks leading out of the destination or through another link, hard links to anything
+    /// but a file of the archive, devices and FIFOs (rules: `ArchiveTree`, `ConfinedDirectory`).
     public static func untar(_ input: URL, into directory: URL) throws -> [String] {
-        var tar = Data()
-        try inflate(input) { tar.append($0) }
-        let entries = try TarReader.entries(tar)
-        // Check every entry before writing anything, so a refused archive leaves nothing behind.
-        for e in entries {
-            guard safeDestination(directory, e.name) != nil else { throw FetchError.archive("entry '\(e.name)' would land outside \(directory.path)") }
-            if e.kind == .symlink {
-                let parent = e.name.split(separator: "/").dropLast().joined(separator: "/")
-                guard normalize(parent.isEmpty ? e.linkTarget : "\(parent)/\(e.linkTarget)") != nil else {
-                    throw FetchError.archive("link '\(e.name)' -> '\(e.linkTarget)' points outside \(directory.path)")
-                }
-            }
+        let staging = directory.appendingPathComponent(".\(input.lastPathComponent).partial-\(getpid())")
+        try? FileManager.default.removeItem(at: staging)
+        for dir in [staging, staging.appendingPathComponent("tree"), staging.appendingPathComponent("replaced")] {
+            guard mkdir(dir.path, 0o700) == 0 else { throw FetchError.archive("cannot create \(dir.path): \(ConfinedDirectory.why())") }
         }
-        var written: [String] = []
-        for e in entries {
-            let target = safeDestination(directory, e.name)!
+        // FileManager removes links, never what they point to.
+        defer { try? FileManager.default.removeItem(at: staging) }
+        let tree = try ConfinedDirectory(path: staging.appendingPathComponent("tree").path)
+        let (names, files) = try extract(input, into: tree)
+        try commit(names, from: tree, to: directory, aside: try ConfinedDirectory(path: staging.appendingPathComponent("replaced").path))
+        return files
+    }
+
+    /// Extracts every entry into `root`; returns the top-level names and the files written.
+    static func extract(_ input: URL, into root: ConfinedDirectory) throws -> ([String], [String]) {
+        let tar = TarReader(InflatedBytes(try Inflater(input)))
+        var tree = ArchiveTree()
+        var files: [String] = [], seen: Set<String> = []
+        while let e = try tar.next() {
+            let parts = try ArchiveTree.components(e.name)
+            if parts.isEmpty && e.kind == .directory { continue }  // "./": the destination itself
+            // The tree is updated before the disk, so a conflicting entry is refused before it is made.
             switch e.kind {
-            case .directory: try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            case .directory:
+                try tree.add(parts, .directory)
+                try root.makeDirectory(parts)
             case .file:
-                try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try tar.subdata(in: e.range).write(to: target, options: .atomic)
-                written.append(e.name)
+                try tree.add(parts, .file)
+                let fd = try root.createFile(parts)
+                defer { close(fd) }
+                try tar.data(of: e) { try writeAll(fd, $0, to: e.name) }
+                guard fsync(fd) == 0 else { throw FetchError.diskFull("fsync '\(e.name)': \(ConfinedDirectory.why())") }
             case .symlink:
-                try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try? FileManager.default.removeItem(at: target)
-                try FileManager.default.createSymbolicLink(atPath: target.path, withDestinationPath: e.linkTarget)
+                _ = try tree.resolve(link: parts, target: e.linkTarget)
+                try tree.add(parts, .symlink(target: e.linkTarget))
+                try root.makeSymlink(parts, target: e.linkTarget)
+            case .hardlink:
+                let source = try tree.hardlinkSource(e.linkTarget, link: parts)
+                try tree.add(parts, .file)
+                try root.makeHardlink(parts, to: source)
+            }
+            let path = parts.joined(separator: "/")
+            if tree.nodes[path] == .file && seen.insert(path).inserted { files.append(path) }
+        }
+        try tree.verifyLinks()
+        return (tree.topLevel, files)
+    }
+
+    /// Moves each top-level entry from `tree` into `directory`. What had its name there is
+    /// first moved into `aside` (deleted with the staging folder), and moved back if the move fails.
+    static func commit(_ names: [String], from tree: ConfinedDirectory, to directory: URL, aside: ConfinedDirectory) throws {
+        let dest = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dest >= 0 else { throw FetchError.archive("cannot open \(directory.path): \(ConfinedDirectory.why())") }
+        defer { close(dest) }
+        for (i, name) in names.enumerated() {
+            var st = stat()
+            let existed = fstatat(dest, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+            if existed && renameat(dest, name, aside.fd, "\(i)") != 0 {
+                throw FetchError.archive("cannot replace \(directory.path)/\(name): \(ConfinedDirectory.why())")
+            }
+            if renameat(tree.fd, name, dest, name) != 0 {
+                let why = ConfinedDirectory.why()
+                if existed { _ = renameat(aside.fd, "\(i)", dest, name) }
+                throw FetchError.archive("cannot move \(name) into \(directory.path): \(why)")
             }
         }
-        return written
+        _ = fsync(dest)
     }
 
-    private static func inflate(_ input: URL, _ emit: (Data) throws -> Void) throws {
-        guard let handle = FileHandle(forReadingAtPath: input.path) else { throw FetchError.archive("cannot read \(input.path)") }
-        defer { try? handle.close() }
-        var stream = z_stream()
-        guard inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw FetchError.archive("zlib init failed") }
-        defer { inflateEnd(&stream) }
-        var out = [UInt8](repeating: 0, count: 1 << 20)
-        var status = Z_OK
-        while status != Z_STREAM_END {
-            guard var chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty else { throw FetchError.archive("\(input.lastPathComponent) is truncated") }
-            try chunk.withUnsafeMutableBytes { (inBuf: UnsafeMutableRawBufferPointer) in
-                stream.next_in = inBuf.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                stream.avail_in = uInt(inBuf.count)
-                repeat {
-                    try out.withUnsafeMutableBufferPointer { o in
-                        stream.next_out = o.baseAddress
-                        stream.avail_out = uInt(o.count)
-                        status = CZlib.inflate(&stream, Z_NO_FLUSH)
-                        guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
-                            throw FetchError.archive("\(input.lastPathComponent) is not valid gzip data (zlib \(status))")
-                        }
-                        try emit(Data(o[0..<(o.count - Int(stream.avail_out))]))
-                    }
-                } while stream.avail_out == 0 && status != Z_STREAM_END
-            }
-        }
-    }
-}
-
-/// Reads ustar/GNU/pax tar entries from memory.
-enum TarReader {
-    enum Kind { case file, directory, symlink }
-    struct Entry {
-        var name: String
-        var kind: Kind
-        var range: Range<Int>
-        var linkTarget: String
-    }
-
-    static func entries(_ tar: Data) throws -> [Entry] {
-        var out: [Entry] = []
-        var offset = 0
-        var longName: String?
-        let bytes = [UInt8](tar)
-        func field(_ at: Int, _ len: Int) -> String {
-            let slice = bytes[(offset + at)..<(offset + at + len)]
-            return String(decoding: slice.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        while offset + 512 <= bytes.count {
-            if bytes[offset..<(offset + 512)].allSatisfy({ $0 == 0 }) { break }
-            let sizeText = field(124, 12).trimmingCharacters(in: CharacterSet(charactersIn: " \0"))
-            guard let size = Int(sizeText, radix: 8), size >= 0 else { throw FetchError.archive("bad tar header at \(offset)") }
-            let type = bytes[offset + 156]
-            let prefix = field(345, 155)
-            var name = longName ?? (prefix.isEmpty ? field(0, 100) : prefix + "/" + field(0, 100))
-            longName = nil
-            let dataStart = offset + 512
-            guard dataStart + size <= bytes.count else { throw FetchError.archive("tar entry '\(name)' is truncated") }
-            switch type {
-            case UInt8(ascii: "L"):  // GNU long name for the next entry
-                longName = String(decoding: bytes[dataStart..<(dataStart + size)].prefix { $0 != 0 }, as: UTF8.self)
-            case UInt8(ascii: "x"):  // pax header: take `path` for the next entry
-                let text = String(decoding: bytes[dataStart..<(dataStart + size)], as: UTF8.self)
-                for line in text.split(separator: "\n") where line.contains(" path=") {
-                    longName = String(line[line.range(of: " path=")!.upperBound...])
+    /// Writes all of `data` to `fd`, retrying short writes; ENOSPC/EDQUOT is a disk-full error.
+    static func writeAll(_ fd: Int32, _ data: Data, to name: String) throws {
+        try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    let code = errno, message = "writing '\(name)': \(String(cString: strerror(code)))"
+                    throw code == ENOSPC || code == EDQUOT ? FetchError.diskFull(message) : FetchError.archive(message)
                 }
-            case UInt8(ascii: "g"): break
-            case 0, UInt8(ascii: "0"), UInt8(ascii: "7"):
-                out.append(Entry(name: name, kind: .file, range: dataStart..<(dataStart + size), linkTarget: ""))
-            case UInt8(ascii: "5"):
-                if name.hasSuffix("/") { name.removeLast() }
-                out.append(Entry(name: name, kind: .directory, range: 0..<0, linkTarget: ""))
-            case UInt8(ascii: "2"):
-                out.append(Entry(name: name, kind: .symlink, range: 0..<0, linkTarget: field(157, 100)))
-            default:
-                throw FetchError.archive("entry '\(name)' has unsupported type '\(Character(UnicodeScalar(type)))' (hard links and devices are refused)")
+                offset += n
             }
-            offset = dataStart + (size + 511) / 512 * 512
         }
-        return out
     }
 }

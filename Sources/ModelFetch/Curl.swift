@@ -41,9 +41,11 @@ extension BodySink {
 final class MemorySink: BodySink {
     var data = Data()
     let limit: Int
+    /// Set when the body was cut off at `limit` (the transfer is then aborted).
+    private(set) var overflowed = false
     init(limit: Int = 64 << 20) { self.limit = limit }
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard data.count + bytes.count <= limit else { return false }
+        guard bytes.count <= limit - data.count else { overflowed = true; return false }
         data.append(contentsOf: bytes)
         return true
     }

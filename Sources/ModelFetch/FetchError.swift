@@ -6,6 +6,9 @@ public enum FetchError: Error, CustomStringConvertible, Equatable {
     case notFound(String)
     /// The bytes arrived but their SHA-256 is not the expected one.
     case checksumMismatch(file: String, expected: String, actual: String)
+    /// A prefix's objects do not match its SHA256SUMS (unlisted, missing, or a malformed list).
+    /// Same exit code as a checksum mismatch: what arrived cannot be verified.
+    case integrity(String)
     /// The destination disk is full.
     case diskFull(String)
     /// Retries exhausted on 5xx, 429, timeouts or dropped connections.
@@ -20,7 +23,7 @@ public enum FetchError: Error, CustomStringConvertible, Equatable {
         case .usage: 2
         case .credentials: 3
         case .notFound: 4
-        case .checksumMismatch: 5
+        case .checksumMismatch, .integrity: 5
         case .diskFull: 6
         case .transfer: 7
         case .archive: 8
@@ -32,6 +35,7 @@ public enum FetchError: Error, CustomStringConvertible, Equatable {
         case .credentials(let s): "access denied (check the credentials): \(s)"
         case .notFound(let s): "not found (check the URI): \(s)"
         case .checksumMismatch(let file, let expected, let actual): "checksum mismatch for \(file): expected sha256 \(expected), got \(actual)"
+        case .integrity(let s): "cannot verify: \(s)"
         case .diskFull(let s): "disk full: \(s)"
         case .transfer(let s): "transfer failed: \(s)"
         case .usage(let s): s

@@ -17,6 +17,11 @@ public final class Fetcher {
         /// First backoff delay; doubles each retry, with jitter, capped at `maxBackoff`.
         public var baseBackoff = 0.5
         public var maxBackoff = 30.0
+        /// Most pages a prefix listing may take: the cut-off for a server that never stops
+        /// handing out fresh continuation tokens (an honest one needs 100 for 100,000 keys).
+        public var maxListPages = 1_000
+        /// Most objects a prefix listing may return.
+        public var maxListKeys = 100_000
 
         public init() {}
 
@@ -59,7 +64,8 @@ public final class Fetcher {
         }
     }
 
-    func fetch(_ source: Source, sha256 expected: String?, to output: URL) throws -> Summary {
+    /// `reportAs`: the path the summary names, when `output` is a staging path moved there later.
+    func fetch(_ source: Source, sha256 expected: String?, to output: URL, reportAs: URL? = nil) throws -> Summary {
         let dir = output.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let temp = dir.appendingPathComponent(".\(output.lastPathComponent).partial-\(getpid())")
@@ -75,12 +81,12 @@ public final class Fetcher {
         }
         let actual = try sink.finish()
         if let expected, actual != expected.lowercased() {
-            throw FetchError.checksumMismatch(file: output.path, expected: expected.lowercased(), actual: actual)
+            throw FetchError.checksumMismatch(file: (reportAs ?? output).path, expected: expected.lowercased(), actual: actual)
         }
         guard rename(temp.path, output.path) == 0 else { throw FetchError.transfer("cannot move into place at \(output.path): \(String(cString: strerror(errno)))") }
         let dfd = open(dir.path, O_RDONLY)
         if dfd >= 0 { fsync(dfd); close(dfd) }
-        let summary = Summary(source: source.display, path: output.path, bytes: sink.size, seconds: Date().timeIntervalSince(start), sha256: actual, attempts: attempts)
+        let summary = Summary(source: source.display, path: (reportAs ?? output).path, bytes: sink.size, seconds: Date().timeIntervalSince(start), sha256: actual, attempts: attempts)
         progress.finished(summary)
         return summary
     }
@@ -181,7 +187,7 @@ public final class Fetcher {
         switch source {
         case .s3(let l): l.secrets
         case .azure(let l): l.secrets
-        case .http(_, let headers): headers.map { $0.split(separator: " ").last.map(String.init) ?? "" }
+        case .http(_, let headers): Redact.headerValues(headers)
         case .file: []
         }
     }
@@ -195,6 +201,7 @@ extension FetchError {
         case .notFound(let s): return .notFound(r(s))
         case .transfer(let s): return .transfer(r(s))
         case .usage(let s): return .usage(r(s))
+        case .integrity(let s): return .integrity(r(s))
         case .diskFull(let s): return .diskFull(r(s))
         case .archive(let s): return .archive(r(s))
         case .checksumMismatch: return e

@@ -44,6 +44,11 @@ public final class Progress: @unchecked Sendable {
         FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + message + "\n").utf8))
     }
 
+    /// A warning that `quiet` does not silence: something was done less safely than usual.
+    func warn(_ message: String) {
+        FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + "WARNING: " + message + "\n").utf8))
+    }
+
     func finished(_ s: Fetcher.Summary) {
         if isTerminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         guard !quiet else { return }

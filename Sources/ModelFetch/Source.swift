@@ -62,8 +62,19 @@ public enum Redact {
         return c.string ?? uri
     }
 
-    /// Replaces every occurrence of each secret in `text`.
+    /// Replaces every occurrence of each secret in `text`, longest first (so a secret that
+    /// contains another is replaced whole, not around the shorter one).
     public static func text(_ text: String, secrets: [String]) -> String {
-        secrets.filter { $0.count >= 4 }.reduce(text) { $0.replacingOccurrences(of: $1, with: "REDACTED") }
+        secrets.filter { $0.count >= 4 }.sorted { $0.count > $1.count }.reduce(text) { $0.replacingOccurrences(of: $1, with: "REDACTED") }
+    }
+
+    /// The secrets in `Name: value` header lines: each whole value, and each of its words (a
+    /// server may echo only the token of `Bearer TOKEN`). Only the header names stay printable.
+    public static func headerValues(_ headers: [String]) -> [String] {
+        headers.flatMap { header -> [String] in
+            let value = header.firstIndex(of: ":").map { header[header.index(after: $0)...] } ?? header[...]
+            let trimmed = value.trimmingCharacters(in: .whitespaces)
+            return [trimmed] + trimmed.split(whereSeparator: \.isWhitespace).map(String.init)
+        }
     }
 }

@@ -3,7 +3,8 @@ import Foundation
 import ModelFetch
 
 /// `model-fetch`: the build-time downloader. Exit codes: 0 ok, 2 usage, 3 credentials (401/403),
-/// 4 not found (404), 5 checksum mismatch, 6 disk full, 7 transfer failed after retries, 8 bad archive.
+/// 4 not found (404), 5 checksum mismatch or SHA256SUMS mismatch, 6 disk full, 7 transfer failed
+/// after retries, 8 bad archive.
 @main
 struct ModelFetchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,13 +13,26 @@ struct ModelFetchCommand: ParsableCommand {
         discussion: """
         Examples:
           model-fetch --manifest models/resnet/model.json --dest /models/resnet
-          model-fetch s3://bucket/models/resnet.onnx --sha256 HEX --output /models/resnet/model.onnx
-          model-fetch https://ACCOUNT.blob.core.windows.net/models/resnet/ --output /models/resnet/
-        Credentials come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-        AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL; AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_ACCOUNT,
-        AZURE_STORAGE_KEY, AZURE_STORAGE_CONNECTION_STRING; MODEL_FETCH_BEARER_TOKEN) and never appear
-        in any output. Exit codes: 2 usage, 3 credentials, 4 not found, 5 checksum mismatch,
-        6 disk full, 7 transfer failed after retries, 8 bad archive.
+          model-fetch s3://bucket/resnet.onnx --sha256 HEX --output /models/r.onnx
+          model-fetch https://ACCOUNT.blob.core.windows.net/models/resnet/ \\
+            --output /models/resnet/
+
+        A prefix (a URI ending in /) must hold a SHA256SUMS object in sha256sum's
+        format ("<hex>  <name>" per line; at most 1 MiB and 10,000 files). Every
+        other object under the prefix must be listed there and match its digest,
+        and every listed file must be present, or nothing is written.
+        --allow-unverified-prefix fetches a prefix without SHA256SUMS, unverified
+        (with a warning); never use it for anything that will be served.
+
+        Credentials come from the environment (AWS_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL;
+        AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY,
+        AZURE_STORAGE_CONNECTION_STRING; MODEL_FETCH_BEARER_TOKEN,
+        MODEL_FETCH_HEADER) and never appear in any output.
+
+        Exit codes: 2 usage, 3 credentials, 4 not found, 5 checksum mismatch (or
+        objects not matching SHA256SUMS), 6 disk full, 7 transfer failed after
+        retries (or a listing that never ends), 8 bad archive.
         """)
 
     @Argument(help: "s3://, https:// or file:// URI; a trailing / fetches every object under the prefix.")
@@ -35,6 +49,8 @@ struct ModelFetchCommand: ParsableCommand {
     var extract = false
     @Flag(help: "Only errors and the final summary.")
     var quiet = false
+    @Flag(help: "UNSAFE: fetch a prefix that has no SHA256SUMS, without verifying its objects (prints a warning).")
+    var allowUnverifiedPrefix = false
 
     func validate() throws {
         if manifest == nil && uri == nil { throw ValidationError("give a URI or --manifest") }
@@ -43,6 +59,9 @@ struct ModelFetchCommand: ParsableCommand {
             throw ValidationError("--sha256 is required: an artifact is never accepted unverified")
         }
         if let sha256, sha256.count != 64 || !sha256.allSatisfy(\.isHexDigit) { throw ValidationError("--sha256 must be 64 hex digits") }
+        if allowUnverifiedPrefix && !(uri?.hasSuffix("/") ?? false) {
+            throw ValidationError("--allow-unverified-prefix applies only to a prefix (a URI ending in /)")
+        }
     }
 
     func run() throws {
@@ -52,7 +71,7 @@ struct ModelFetchCommand: ParsableCommand {
                 _ = try fetcher.fetch(manifest: URL(fileURLWithPath: manifest), destination: dest.map { URL(fileURLWithPath: $0) })
             } else if let uri, uri.hasSuffix("/") {
                 let dir = URL(fileURLWithPath: output ?? ".")
-                let files = try fetcher.fetchPrefix(uri: uri, to: dir)
+                let files = try fetcher.fetchPrefix(uri: uri, to: dir, allowUnverified: allowUnverifiedPrefix)
                 print("fetched \(files.count) objects into \(dir.path)")
             } else if let uri, let output, let sha256 {
                 let out = URL(fileURLWithPath: output)

@@ -4,9 +4,9 @@
     python Tests/Fixtures/azure_server.py FIXTURE_DIR
 
 No Azure emulator installs here (Azurite is npm-only), so this small server serves the files of
-FIXTURE_DIR as blobs `models/fixtures/NAME` (plus 12 small blobs under `models/many/`) at
-http://127.0.0.1:PORT/modelstore (the account's BlobEndpoint), supporting Get Blob (with
-x-ms-range) and List Blobs (paginated, 5 per page). Every request must carry either
+FIXTURE_DIR as blobs `models/fixtures/NAME` (plus 12 small blobs and their SHA256SUMS under
+`models/many/`) at http://127.0.0.1:PORT/modelstore (the account's BlobEndpoint), supporting
+Get Blob (with x-ms-range) and List Blobs (paginated, 5 per page). Every request must carry either
   - a Shared Key `Authorization` header equal to the one azure-storage-blob's
     SharedKeyCredentialPolicy computes for the same request, or
   - a SAS that azure-storage-blob's generate_blob_sas / generate_container_sas issued here;
@@ -15,6 +15,7 @@ and issued SAS tokens, and runs until stdin closes.
 """
 import base64
 import datetime
+import hashlib
 import json
 import os
 import sys
@@ -116,6 +117,8 @@ def main():
             BLOBS[("models", f"fixtures/{name}")] = open(path, "rb").read()
     for i in range(12):
         BLOBS[("models", f"many/part-{i:02d}.txt")] = f"blob {i}\n".encode()
+    many = {f"part-{i:02d}.txt": BLOBS[("models", f"many/part-{i:02d}.txt")] for i in range(12)}
+    BLOBS[("models", "many/SHA256SUMS")] = "".join(f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in many.items()).encode()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -13,6 +13,13 @@ Serves FILE's bytes (honouring `Range: bytes=N-`) at these paths, each with its 
   /stall         sends 1 KiB and then nothing, forever (stall timeout)
   /chunked       fine, but chunked: no Content-Length (so no size is known in advance)
   /gone          404;   /denied  403
+  /echo          403 whose error code echoes the X-Api-Key header (as a careless server might)
+and listings that never end, for S3 (`?list-type=2`, path-style `/BUCKET/`) and Azure
+(`?comp=list`, `/ACCOUNT/CONTAINER`), chosen by the bucket or container name:
+  repeat         two keys per page, and always the same continuation token
+  endless        two keys per page, and a new token every time
+  wide           25 keys per page, and a new token every time
+each answering 400 after 300 pages, so a client without limits fails instead of hanging a test.
 Prints one JSON line {"base": "http://127.0.0.1:PORT", "requests": ...} and records every request's
 path and Range header, which GET /log returns as JSON. Runs until stdin closes.
 """
@@ -21,6 +28,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 DATA = b""
 COUNTS = {}
@@ -57,6 +65,11 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        query = parse_qs(self.path.partition("?")[2])
+        if "list-type" in query or "comp" in query:
+            return self.listing(path.strip("/").split("/")[-1], n, query, azure="comp" in query)
+        if path == "/echo":
+            return self.reply(403, f"<Error><Code>AccessDenied for {self.headers.get('X-Api-Key')}</Code></Error>".encode())
         start = int(rng.split("=")[1].split("-")[0]) if rng and path != "/droprange" else 0
         if path in ("/gone", "/denied"):
             code = 404 if path == "/gone" else 403
@@ -99,6 +112,28 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(3600)
             return
         self.wfile.write(body)
+
+
+    def reply(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def listing(self, mode, n, query, azure):
+        """Page n of a listing that never ends (see the module docstring)."""
+        if mode not in ("repeat", "endless", "wide") or n > 300:
+            return self.reply(400, b"<Error><Code>InvalidRequest</Code></Error>")
+        prefix = query.get("prefix", [""])[0]
+        keys = [f"{prefix}k{n}-{i}" for i in range(25 if mode == "wide" else 2)]
+        token = "same-token" if mode == "repeat" else f"token-{n}"
+        if azure:
+            items = "".join(f"<Blob><Name>{k}</Name></Blob>" for k in keys)
+            body = f"<EnumerationResults><Blobs>{items}</Blobs><NextMarker>{token}</NextMarker></EnumerationResults>"
+        else:
+            items = "".join(f"<Contents><Key>{k}</Key></Contents>" for k in keys)
+            body = f"<ListBucketResult><IsTruncated>true</IsTruncated>{items}<NextContinuationToken>{token}</NextContinuationToken></ListBucketResult>"
+        self.reply(200, body.encode())
 
 
 def main():

@@ -6,9 +6,11 @@
 Starts moto on a free loopback port, creates (through moto's IAM) a user with an access key and a
 policy allowing s3:GetObject/ListBucket on bucket `models`, uploads every file in FIXTURE_DIR with
 boto3 under `models/fixtures/`, plus 1,100 tiny objects under `many/` (more than one ListObjectsV2
-page), then enforces authentication and prints one JSON line:
+page) with their SHA256SUMS, and the prefixes in PREFIXES for the SHA256SUMS checks, then
+enforces authentication and prints one JSON line:
 {"endpoint": ..., "access_key": ..., "secret_key": ..., "bucket": "models"}. Runs until stdin closes.
 """
+import hashlib
 import json
 import os
 import sys
@@ -17,6 +19,28 @@ import threading
 import boto3
 import requests
 from moto.server import ThreadedMotoServer
+
+A, B, C = b"alpha\n", b"bravo\n", b"charlie\n"
+
+
+def sums(files, **wrong):
+    """SHA256SUMS text for {name: bytes}; `wrong` replaces a name's digest."""
+    return "".join(f"{wrong.get(n, hashlib.sha256(d).hexdigest())}  {n}\n" for n, d in files.items()).encode()
+
+
+# prefix -> {key under it: bytes}, each a case of the prefix checks.
+PREFIXES = {
+    # `./` names, a `*` (binary mode) marker and a nested path: all verified.
+    "verified/": {"a.txt": A, "sub/c.txt": C,
+                  "SHA256SUMS": f"{hashlib.sha256(A).hexdigest()} *a.txt\n{hashlib.sha256(C).hexdigest()}  ./sub/c.txt\n".encode()},
+    "tampered/": {"a.txt": A, "b.txt": B, "SHA256SUMS": sums({"a.txt": A, "b.txt": B}, **{"b.txt": hashlib.sha256(C).hexdigest()})},
+    "unlisted/": {"a.txt": A, "b.txt": B, "SHA256SUMS": sums({"a.txt": A})},
+    "missing/": {"a.txt": A, "SHA256SUMS": sums({"a.txt": A, "b.txt": B})},
+    "nosums/": {"a.txt": A, "b.txt": B},
+    "bigsums/": {"a.txt": A, "SHA256SUMS": sums({"a.txt": A}) + b"\n" * (2 << 20)},
+    "badsums/": {"a.txt": A, "SHA256SUMS": sums({"../a.txt": A})},
+    "dup/": {"a.txt": A, "./a.txt": A, "SHA256SUMS": sums({"a.txt": A})},  # two keys, one file
+}
 
 POLICY = {
     "Version": "2012-10-17",
@@ -54,8 +78,10 @@ def main():
             path = os.path.join(fixtures, name)
             if os.path.isfile(path):
                 s3.upload_file(path, "models", f"fixtures/{name}")
-        for i in range(1100):
-            s3.put_object(Bucket="models", Key=f"many/part-{i:04d}.txt", Body=f"object {i}\n".encode())
+        many = {f"part-{i:04d}.txt": f"object {i}\n".encode() for i in range(1100)}
+        for prefix, objects in {"many/": {**many, "SHA256SUMS": sums(many)}, **PREFIXES}.items():
+            for name, body in objects.items():
+                s3.put_object(Bucket="models", Key=prefix + name, Body=body)
 
     server, endpoint, key = start_authenticated_s3("fetcher", POLICY, fill)
     print(json.dumps({"endpoint": endpoint, "access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"],
