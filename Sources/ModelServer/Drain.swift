@@ -12,7 +12,8 @@ import Synchronization
 /// Service). Instead every request is still answered normally, with `Connection: close`, so each
 /// connection ends cleanly after its next response. The drain ends once no request has arrived
 /// for `quiet` seconds — the load balancers have seen readiness fail and send elsewhere — but not
-/// before `minimum` seconds (`READINESS_GRACE_SECONDS`) and not after `timeout`. Then the HTTP
+/// before `minimum` seconds (`READINESS_GRACE_SECONDS`) and not after `timeout`. Probes do not
+/// count as traffic: load balancers and kubelets keep probing a replica they no longer use. Then the HTTP
 /// server closes its listener and its idle connections, and lets in-flight requests finish.
 ///
 /// ```swift
@@ -32,7 +33,20 @@ public final class Drain: Sendable {
 
     func begin() { draining.store(true, ordering: .relaxed) }
 
-    func requestArrived() { lastRequest.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed) }
+    func requestArrived(path: String) {
+        guard !Self.isProbe(path) else { return }
+        lastRequest.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+    }
+
+    /// Liveness, readiness and metrics requests (any spelling of their paths).
+    static func isProbe(_ path: String) -> Bool {
+        let route = path.split(separator: "?", maxSplits: 1).first.map { $0.split(separator: "/") } ?? []
+        switch route.count {
+        case 0: return true  // "/"
+        case 1: return ["metrics", "version"].contains(route[0])
+        default: return route.last == "ready" || route.last == "live"
+        }
+    }
 
     func waitUntilQuiet(quiet: Double, minimum: Double, timeout: Double) async {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -59,7 +73,7 @@ final class DrainHandler: ChannelDuplexHandler, RemovableChannelHandler {
     init(drain: Drain) { self.drain = drain }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) { drain.requestArrived() }
+        if case .head(let head) = unwrapInboundIn(data) { drain.requestArrived(path: head.path ?? "/") }
         context.fireChannelRead(data)
     }
 

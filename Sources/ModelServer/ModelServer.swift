@@ -31,9 +31,10 @@ public struct ModelServer: Sendable {
         let drain = self.drain
         var services: [any Service] = [Application(
             router: makeRouter(),
-            // Idle connections are closed instead of held forever; a body must also arrive
-            // within BODY_TIMEOUT_SECONDS (RequestBody.collect).
-            server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler(), DrainHandler(drain: drain)], idleTimeout: .milliseconds(idleMilliseconds))),
+            // Idle connections are closed instead of held forever, and so are request heads
+            // trickled in byte by byte (HeadDeadlineHandler); a body must also arrive within
+            // BODY_TIMEOUT_SECONDS (RequestBody.collect).
+            server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler(), HeadDeadlineHandler(timeout: .milliseconds(idleMilliseconds)), DrainHandler(drain: drain)], idleTimeout: .milliseconds(idleMilliseconds))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: ServerInfo.name),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)]

@@ -42,11 +42,11 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var config = try ServerConfiguration(environment: env)
-        #if canImport(Glibc)
+        #if os(Linux)
         // Buffers of 256 KiB and more (bodies, decoded images, tensors) are mapped on their own
         // and unmapped when freed. glibc's default threshold rises to 32 MiB after the first
         // large free, after which a large request's memory stayed with the process for good.
-        mallopt(M_MMAP_THRESHOLD, 256 << 10)
+        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD, <malloc.h> */, 256 << 10)
         #endif
         if let host { config.host = host }
         if let port { config.port = port }
@@ -134,3 +134,9 @@ enum OpenMPLaunch {
         // execv returned: carry on in this process with OpenMP's own defaults.
     }
 }
+
+#if os(Linux)
+/// glibc's `mallopt` (`<malloc.h>`, which the Glibc module does not include).
+@_silgen_name("mallopt")
+func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

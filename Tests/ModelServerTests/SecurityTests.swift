@@ -140,4 +140,34 @@ struct SlowClientTests {
             #expect(Date().timeIntervalSince(start) < 4.5, "closed by the idle timeout, not by our 5 s receive timeout")
         }
     }
+
+    @Test("a request head trickled in a byte at a time is cut off at the idle timeout, counted from the start of the wait")
+    func headerTrickle() async throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("no-model-\(UUID().uuidString)")
+        try await withTestServer(modelDirectory: empty, configure: { $0.idleTimeoutSeconds = 1 }) { base, _ in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(base.port!).bigEndian)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            try #require(ok == 0)
+            signal(SIGPIPE, SIG_IGN)
+            // One byte every 200 ms: each byte would restart a per-byte idle timer.
+            let start = Date()
+            var closedAfter: Double?
+            for byte in Array("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8) {
+                var b = byte
+                if send(fd, &b, 1, 0) != 1 { closedAfter = Date().timeIntervalSince(start); break }
+                var poll = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                if Glibc.poll(&poll, 1, 200) > 0 {
+                    var r: UInt8 = 0
+                    if recv(fd, &r, 1, 0) <= 0 { closedAfter = Date().timeIntervalSince(start); break }
+                }
+            }
+            let after = try #require(closedAfter, "the trickling connection was never closed")
+            #expect(after < 2.5, "closed \(after) s after the first byte; the idle timeout is 1 s")
+        }
+    }
 }

@@ -57,7 +57,7 @@ V2 = f"/v2/models/{MODEL}/infer"
 PREDICT = f"/v1/models/{MODEL}:predict"
 MIB = 1 << 20
 ALL_4XX = frozenset(range(400, 500))
-AUX_ENV = {"API_KEYS": "secret", "BODY_TIMEOUT_SECONDS": "2"}
+AUX_ENV = {"API_KEYS": "secret", "BODY_TIMEOUT_SECONDS": "2", "IDLE_TIMEOUT_SECONDS": "3"}
 BODY_TIMEOUT_S = 2.0
 CACHE = os.path.join(ROOT, ".cache", "adversarial")
 
@@ -941,7 +941,7 @@ def idle_connections(port):
     return result
 
 
-# --- the second server: API keys and BODY_TIMEOUT_SECONDS=2 --------------------------------------
+# --- the second server: API keys, BODY_TIMEOUT_SECONDS=2, IDLE_TIMEOUT_SECONDS=3 -------------------------
 
 @case(401, "prediction without an API key (server with API_KEYS)", server="aux")
 def auth_missing_key(port):
@@ -968,6 +968,13 @@ def body_trickle(port):
 def body_stalled(port):
     head = request("POST", CLASSIFY, {"Content-Type": "image/png", "Content-Length": 100000, "X-API-Key": "secret"}, None)
     return exchange(port, [head, b"\0" * 100])[0]
+
+
+@case({400, 408, 431}, "request head trickled one byte every 0.25 s (IDLE_TIMEOUT_SECONDS=3): the connection is closed",
+      server="aux", wait=BODY_TIMEOUT_S, optional=True)
+def head_trickle(port):
+    head = request("POST", CLASSIFY, {"Content-Type": "image/png", "Content-Length": 10, "X-API-Key": "secret", "X-Pad": "a" * 60}, None)
+    return exchange(port, [piece for b in head for piece in (bytes([b]), 0.25)])[0]
 
 
 # ---------------------------------------------------------------------------------------------
