@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import Testing
 @testable import ModelServer
 
@@ -38,10 +39,16 @@ struct AuthWalkTests {
 
     @Test("401 without a key on every protected route, in every spelling; open routes stay open")
     func walk() async throws {
-        // No model: the walk is about who may reach a handler, not about what it answers.
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("no-model-\(UUID().uuidString)")
-        try await withTestServer(modelDirectory: empty, configure: { $0.apiKeys = ["walk-key"] }) { base, server in
-            let routes = server.makeRouter().routes.map { ("\($0.method)", "\($0.path)") }
+        try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-server first")
+        try #require(Paths.demoArtifactExists, "run `make model`")
+        // The real binary in its own process: this test's raw socket reads block a thread, which
+        // must not be one the server needs.
+        var config = ServerConfiguration()
+        config.apiKeys = ["walk-key"]
+        let routes = ModelServer(configuration: config, logger: Logger(label: "walk")).makeRouter().routes.map { ("\($0.method)", "\($0.path)") }
+        let (process, base) = try await startServerProcess(environment: ["API_KEYS": "walk-key"])
+        defer { process.terminate() }
+        do {
             #expect(routes.count >= 15, "the router has \(routes.count) routes")
             var protected = 0
             for (method, pattern) in routes {
