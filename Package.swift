@@ -1,9 +1,27 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: ModelServer → ModelEngine / ImagePipeline / ModelStore.
+// Dependencies point one way: ModelServer (HTTP) → ModelRuntime → ModelEngine / ImagePipeline / ModelStore.
 // ModelFetch (libcurl) is used only by the `model-fetch` build-time tool, so `model-server`
 // never links libcurl.
+
+// The libFuzzer targets are built only when asked (`Fuzz/run` sets MODEL_SERVER_FUZZ=1), as
+// Hummingbird gates its benchmarks: other builds do not compile them.
+let fuzzTargets: [Target] = Context.environment["MODEL_SERVER_FUZZ"] == nil ? [] : [
+    .executableTarget(name: "FuzzImage", dependencies: ["ImagePipeline"], path: "Fuzz/Image"),
+    .executableTarget(
+        name: "FuzzRequest",
+        dependencies: [
+            "ModelServer", "ModelRuntime",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ],
+        path: "Fuzz/Request"
+    ),
+]
+
 let package = Package(
     name: "swift-model-server",
     platforms: [.macOS(.v14)],
@@ -45,10 +63,12 @@ let package = Package(
             name: "ModelFetch",
             dependencies: ["CCurl", "CZlib", "ModelStore", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // What a prediction is, whatever transport carries it: batching, pre/post-processing, limits.
+        .target(name: "ModelRuntime", dependencies: ["ModelEngine", "ImagePipeline", "ModelStore"]),
         .target(
             name: "ModelServer",
             dependencies: [
-                "ModelEngine", "ImagePipeline", "ModelStore",
+                "ModelRuntime", "ModelEngine", "ImagePipeline", "ModelStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -58,23 +78,10 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
-        // libFuzzer targets (`make fuzz`): image decoding, and request bodies through the router.
-        .executableTarget(name: "FuzzImage", dependencies: ["ImagePipeline"], path: "Fuzz/Image"),
-        .executableTarget(
-            name: "FuzzRequest",
-            dependencies: [
-                "ModelServer",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-            ],
-            path: "Fuzz/Request"
-        ),
         .executableTarget(
             name: "ModelServerCLI",
             dependencies: [
-                "ModelServer", "ModelEngine", "ImagePipeline", "ModelStore",
+                "ModelServer", "ModelRuntime", "ModelEngine", "ImagePipeline", "ModelStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -87,18 +94,21 @@ let package = Package(
             ]
         ),
 
+        // Paths to the demo model, test data and binaries, shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine"]),
+        .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "ImagePipeline", "ModelStore", "TestSupport"]),
         .testTarget(name: "ImagePipelineTests", dependencies: ["ImagePipeline"]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
-        .testTarget(name: "ModelFetchTests", dependencies: ["ModelFetch", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "ModelFetchTests", dependencies: ["ModelFetch", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "ModelServerTests",
             dependencies: [
-                "ModelServer",
+                "ModelServer", "ModelRuntime", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-    ]
+    ] + fuzzTargets
 )

@@ -1,5 +1,5 @@
 // libFuzzer target: untrusted bytes through the image decoders and the preprocessing that follows.
-// Built and run by `make fuzz` (Fuzz/run); a normal build makes an executable that does nothing.
+// Built and run by `make fuzz` (Fuzz/run, which sets MODEL_SERVER_FUZZ=1 so that Package.swift declares it).
 import ImagePipeline
 
 let decoder = ImageDecoder(maxPixels: 4_000_000)

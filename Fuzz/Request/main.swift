@@ -4,7 +4,7 @@
 // `Inference-Header-Content-Length` for the V2 binary extension; the rest is the body. The real
 // router runs with the demo model (MODEL_DIR, default models/efficientnet-lite0). Any answer but
 // a 2xx, a 4xx or a 503 (capacity) is a bug, and so is a crash.
-// Built and run by `make fuzz` (Fuzz/run); a normal build makes an executable that does nothing.
+// Built and run by `make fuzz` (Fuzz/run, which sets MODEL_SERVER_FUZZ=1 so that Package.swift declares it).
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -40,10 +40,10 @@ final class Harness: @unchecked Sendable {
         let server = ModelServer(configuration: config, logger: logger)
         responder = server.makeRouter().buildResponder()
         context = BasicRequestContext(source: .init(channel: channel, logger: logger))
-        let model = server.model
-        Task { try await ServiceGroup(services: [model], logger: logger).run() }
-        while !model.isReady {
-            guard model.notReadyReason.contains("loading") else { fatalError("the model did not load: \(model.notReadyReason)") }
+        let host = server.host
+        Task { try await ServiceGroup(services: [host], logger: logger).run() }
+        while !host.isReady {
+            guard host.notReadyReason.contains("loading") else { fatalError("the model did not load: \(host.notReadyReason)") }
             usleep(20_000)
         }
     }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import ImagePipeline
 import ModelEngine
+import ModelRuntime
 
 /// An error answered as `{"error": "..."}` with a status, as the Open Inference Protocol specifies.
 public struct APIError: HTTPResponseError {
@@ -29,7 +30,8 @@ public struct APIError: HTTPResponseError {
 
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
 
-    /// Maps pipeline, engine and batcher errors to client errors (4xx) or 503.
+    /// Maps the runtime's, pipeline's, engine's and batcher's errors to HTTP: the one place
+    /// where a domain error becomes a status.
     static func from(_ error: Error) -> APIError {
         switch error {
         case let e as APIError: return e
@@ -38,6 +40,8 @@ public struct APIError: HTTPResponseError {
         case let e as ImageError: return APIError(.badRequest, e.description)
         case PredictionError.invalid(let why): return APIError(.badRequest, why)
         case PredictionError.tooLarge(let why): return APIError(.contentTooLarge, why)
+        case PredictionError.unknownModel(let why): return APIError(.notFound, why)
+        case PredictionError.notReady(let why): return APIError(.serviceUnavailable, why, headers: [.retryAfter: "1"])
         case ModelError.invalidInput(let why): return APIError(.badRequest, why)
         case Batcher.BatcherError.queueFull:
             return APIError(.serviceUnavailable, "the server is at capacity; retry shortly", headers: [.retryAfter: "1"])
@@ -57,16 +61,31 @@ final class RouteTable: @unchecked Sendable {
         routes = descriptions.map { ($0.method, $0.path.split(separator: "/")) }
     }
 
-    /// Methods that a route matching `path` accepts (`{param}` segments match anything).
-    /// `/v1/models/{model}` is one router path for two resources: `GET /v1/models/m` and
-    /// `POST /v1/models/m:predict` (or `:classify`), told apart by the `:action` suffix.
+    /// Methods of the routes that `path` matches most specifically, as the router's trie does:
+    /// a literal segment beats `{model}:predict` (a parameter with a suffix), which beats `{model}`.
     func methods(for path: String) -> [String] {
         let parts = path.split(separator: "/")
-        let action = path.hasPrefix("/v1/models/") && parts.last?.contains(":") == true
-        return routes.filter { r in
-            guard r.segments.count == parts.count, zip(r.segments, parts).allSatisfy({ $0.hasPrefix("{") || $0 == $1 }) else { return false }
-            return !path.hasPrefix("/v1/models/") || (r.method == "POST") == action
-        }.map(\.method).sorted()
+        var best = Int.min, methods: [String] = []
+        for r in routes where r.segments.count == parts.count {
+            var score = 0
+            for (pattern, part) in zip(r.segments, parts) {
+                if pattern == part {
+                    score += 2
+                } else if pattern.hasPrefix("{"), let close = pattern.firstIndex(of: "}") {
+                    let suffix = pattern[pattern.index(after: close)...]
+                    if suffix.isEmpty { continue }
+                    guard part.hasSuffix(suffix) else { score = Int.min; break }
+                    score += 1
+                } else {
+                    score = Int.min
+                    break
+                }
+            }
+            guard score != Int.min, score >= best else { continue }
+            if score > best { (best, methods) = (score, []) }
+            methods.append(r.method)
+        }
+        return Array(Set(methods)).sorted()
     }
 }
 

@@ -1,5 +1,6 @@
 import Hummingbird
 import Synchronization
+import ModelRuntime
 
 /// Admits prediction requests in three steps, each bounding something a client could otherwise
 /// take without limit:

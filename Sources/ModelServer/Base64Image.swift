@@ -1,4 +1,5 @@
 import Foundation
+import ModelRuntime
 
 /// Encoded images sent as base64 text (Flask's `input`, KServe V1's `b64`, V2 BYTES `data`):
 /// one decoder, so every protocol accepts and refuses the same text.

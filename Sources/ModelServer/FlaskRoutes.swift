@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ModelRuntime
 
 /// `POST /score`: the original Flask app's contract, so existing clients keep working.
 ///
@@ -8,18 +9,18 @@ import Hummingbird
 /// plain JSON list is accepted too. Response: `{"result": [[top-3 [label, percent] per image],
 /// "Computed in N ms"]}`.
 struct FlaskRoutes {
-    let model: ModelService
+    let host: ModelHost
     let limits: RequestLimits
 
     func add(to groups: RouteGroups) {
         groups.predictions.post("/score") { request, _ -> Response in
             try RequestBody.requireJSON(request)
             let start = ContinuousClock.now
-            let inference = try model.requireInference()
+            let predictor = try host.requirePredictor()
             let body = try await RequestBody.bytes(request, limit: limits.maxBodyBytes)
             let limits = self.limits
-            let images = try await inference.offload { try Self.images(from: RequestBody.json(body, limits: limits), limits: limits) }
-            let top = try await inference.classify(images: images, topK: 3)
+            let images = try await predictor.offload { try Self.images(from: RequestBody.json(body, limits: limits), limits: limits) }
+            let top = try await predictor.classify(images: images, topK: 3)
             let ms = Int(((ContinuousClock.now - start) / .milliseconds(1)).rounded())
             let perImage: [[[Any]]] = top.map { $0.map { [$0.label, (Double($0.score) * 100_000).rounded() / 1000] } }
             let json = try JSONSerialization.data(withJSONObject: ["result": [perImage, "Computed in \(ms) ms"]])

@@ -2,7 +2,7 @@ import Hummingbird
 
 /// Probes: the Flask app's `GET /`, `GET /version`, and the Open Inference Protocol's health.
 struct HealthRoutes {
-    let service: ModelService
+    let host: ModelHost
 
     struct VersionInfo: ResponseEncodable {
         struct ModelInfo: Codable {
@@ -20,10 +20,10 @@ struct HealthRoutes {
         let router = groups.open
         router.get("/") { _, _ in "Healthy" }
         router.get("/version") { _, _ in
-            let m = service.classifier?.directory.manifest
-            return VersionInfo(model: m.map { .init(name: $0.name, version: $0.version, sha256: $0.artifact.sha256) }, ready: service.isReady)
+            let m = host.classifier?.directory.manifest
+            return VersionInfo(model: m.map { .init(name: $0.name, version: $0.version, sha256: $0.artifact.sha256) }, ready: host.isReady)
         }
         router.get("/v2/health/live") { _, _ in HTTPResponse.Status.ok }
-        router.get("/v2/health/ready") { _, _ in service.isReady ? HTTPResponse.Status.ok : .serviceUnavailable }
+        router.get("/v2/health/ready") { _, _ in host.isReady ? HTTPResponse.Status.ok : .serviceUnavailable }
     }
 }

@@ -1,37 +1,32 @@
 import Foundation
 import Hummingbird
 import ModelEngine
+import ModelRuntime
 
 /// KServe V1 (`GET /v1/models/{m}`, `POST /v1/models/{m}:predict`) and the image route
 /// `POST /v1/models/{m}:classify?top_k=5` (raw `image/jpeg`/`image/png` body or multipart form).
 struct KServeV1Routes {
-    let model: ModelService
+    let host: ModelHost
     let limits: RequestLimits
 
     func add(to groups: RouteGroups) {
         groups.keyed.get("/v1/models/{model}") { _, context -> Response in
             let name = try context.parameters.require("model")
-            let inference = try model.requireInference(named: name)
-            return try jsonResponse(["name": inference.manifest.name, "ready": model.isReady])
+            let predictor = try host.requirePredictor(named: name)
+            return try jsonResponse(["name": predictor.manifest.name, "ready": host.isReady])
         }
-        groups.predictions.post("/v1/models/{model}") { request, context -> Response in
-            let action = try context.parameters.require("model")
-            guard let colon = action.lastIndex(of: ":") else { throw APIError(.notFound, "use /v1/models/{model}:predict or :classify") }
-            let name = String(action[..<colon]), verb = action[action.index(after: colon)...]
-            let inference = try model.requireInference(named: name)
-            switch verb {
-            case "predict":
-                try RequestBody.requireJSON(request)
-                return try await predict(try await RequestBody.bytes(request, limit: limits.maxBodyBytes), inference)
-            case "classify":
-                let topK = try Self.topK(request)
-                let images = try Self.images(request, try await RequestBody.bytes(request, limit: limits.maxBodyBytes), maxParts: limits.maxRows)
-                let top = try await inference.classify(images: images, topK: topK)
-                let predictions = top.map { $0.map { ["index": $0.index, "label": $0.label, "score": Double($0.score)] as [String: Any] } }
-                return try jsonResponse(["model": inference.manifest.name, "predictions": predictions])
-            default:
-                throw APIError(.notFound, "unknown action '\(verb)': use :predict or :classify")
-            }
+        groups.predictions.post("/v1/models/{model}:predict") { request, context -> Response in
+            let predictor = try host.requirePredictor(named: try context.parameters.require("model"))
+            try RequestBody.requireJSON(request)
+            return try await predict(try await RequestBody.bytes(request, limit: limits.maxBodyBytes), predictor)
+        }
+        groups.predictions.post("/v1/models/{model}:classify") { request, context -> Response in
+            let predictor = try host.requirePredictor(named: try context.parameters.require("model"))
+            let topK = try Self.topK(request)
+            let images = try Self.images(request, try await RequestBody.bytes(request, limit: limits.maxBodyBytes), maxParts: limits.maxRows)
+            let top = try await predictor.classify(images: images, topK: topK)
+            let predictions = top.map { $0.map { ["index": $0.index, "label": $0.label, "score": Double($0.score)] as [String: Any] } }
+            return try jsonResponse(["model": predictor.manifest.name, "predictions": predictions])
         }
     }
 
@@ -44,14 +39,14 @@ struct KServeV1Routes {
 
     /// The input tensor of `{"instances": [...]}`: each instance a CHW tensor (nested lists) or
     /// `{"b64": "<image>"}`. Parsed on the decode pool, with the instance count checked first.
-    func input(_ body: [UInt8], _ inference: InferenceService) async throws -> Tensor {
-        let limits = self.limits, shape = Array(inference.manifest.input.shape.dropFirst())
+    func input(_ body: [UInt8], _ predictor: Predictor) async throws -> Tensor {
+        let limits = self.limits, shape = Array(predictor.manifest.input.shape.dropFirst())
         enum Parsed: Sendable { case images([[UInt8]]), tensor(Tensor) }
-        let parsed = try await inference.offload { () throws -> Parsed in
+        let parsed = try await predictor.offload { () throws -> Parsed in
             guard let object = try RequestBody.json(body, limits: limits) as? [String: Any], let instances = object["instances"] as? [Any], !instances.isEmpty else {
                 throw PredictionError.invalid("the body must be {\"instances\": [...]} with at least one instance")
             }
-            try inference.checkRows(instances.count, "instances")
+            try predictor.checkRows(instances.count, "instances")
             if instances.allSatisfy({ ($0 as? [String: Any])?["b64"] != nil }) {
                 return .images(try instances.enumerated().map { i, item in
                     guard let b64 = (item as! [String: Any])["b64"] as? String else { throw PredictionError.invalid("instances[\(i)].b64 is not a string") }
@@ -69,18 +64,15 @@ struct KServeV1Routes {
             return .tensor(Tensor(shape: [instances.count] + shape, floats: values))
         }
         switch parsed {
-        case .images(let images): return try await inference.tensor(fromImages: images)
+        case .images(let images): return try await predictor.tensor(fromImages: images)
         case .tensor(let tensor): return tensor
         }
     }
 
-    func predict(_ body: [UInt8], _ inference: InferenceService) async throws -> Response {
-        let input = try await input(body, inference)
-        let output = try await inference.run(input)[inference.classifier.outputName]!
-        let rows = input.shape[0], per = output.count / rows, flat = output.floats
-        var predictions: [[Double]] = []
-        for r in 0..<rows { predictions.append(flat[(r * per)..<((r + 1) * per)].map { Double($0) }) }
-        return try jsonResponse(["predictions": predictions])
+    func predict(_ body: [UInt8], _ predictor: Predictor) async throws -> Response {
+        let input = try await input(body, predictor)
+        let logits = try await predictor.logits(input)
+        return try jsonResponse(["predictions": Classifier.rows(of: logits, count: input.shape[0]).map { $0.map(Double.init) }])
     }
 
     /// The image bytes of a raw image body or of each file part of a multipart form.

@@ -2,7 +2,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// The HTTP service: routes, the model service, and graceful shutdown on SIGTERM/SIGINT.
+/// The HTTP service: routes, the model host, and graceful shutdown on SIGTERM/SIGINT.
 ///
 /// ```swift
 /// let server = ModelServer(configuration: try ServerConfiguration(environment: env), logger: logger)
@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// ```
 public struct ModelServer: Sendable {
     public let configuration: ServerConfiguration
-    public let model: ModelService
+    public let host: ModelHost
     /// After SIGTERM: every response closes its connection, until requests stop arriving.
     public let drain: Drain
     let logger: Logger
@@ -20,11 +20,11 @@ public struct ModelServer: Sendable {
         self.logger = logger
         let drain = Drain()
         self.drain = drain
-        self.model = ModelService(configuration: configuration, logger: logger, drain: drain)
+        self.host = ModelHost(configuration: configuration, logger: logger, drain: drain)
     }
 
     /// The services to run: the HTTP application, a metrics-only application when
-    /// `metricsPort` is set, and the model service last (it is shut down first).
+    /// `metricsPort` is set, and the model host last (it is shut down first).
     /// `onServerRunning` reports the main server's bound port (tests bind port 0).
     public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
         let idleMilliseconds = Int64(configuration.idleTimeoutSeconds * 1000)
@@ -44,7 +44,7 @@ public struct ModelServer: Sendable {
             services.append(Application(router: router, configuration: .init(address: .hostname(configuration.host, port: metricsPort), serverName: ServerInfo.name),
                                         logger: logger))
         }
-        services.append(model)
+        services.append(host)
         return services
     }
 
@@ -54,13 +54,13 @@ public struct ModelServer: Sendable {
         let router = Router()
         let table = RouteTable()
         // Metrics outermost, so that they count the error responses JSONErrorMiddleware makes.
-        router.add(middleware: MetricsMiddleware(metrics: model.metrics))
+        router.add(middleware: MetricsMiddleware(metrics: host.metrics))
         router.add(middleware: JSONErrorMiddleware(routes: table))
         let groups = RouteGroups(router: router, configuration: configuration)
-        HealthRoutes(service: model).add(to: groups)
-        FlaskRoutes(model: model, limits: configuration.limits).add(to: groups)
-        KServeV1Routes(model: model, limits: configuration.limits).add(to: groups)
-        OpenInferenceRoutes(model: model, limits: configuration.limits).add(to: groups)
+        HealthRoutes(host: host).add(to: groups)
+        FlaskRoutes(host: host, limits: configuration.limits).add(to: groups)
+        KServeV1Routes(host: host, limits: configuration.limits).add(to: groups)
+        OpenInferenceRoutes(host: host, limits: configuration.limits).add(to: groups)
         if configuration.metricsPort == nil { addMetricsRoute(to: groups.open) }
         groups.open.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
@@ -70,7 +70,7 @@ public struct ModelServer: Sendable {
     }
 
     private func addMetricsRoute(to router: some RouterMethods<BasicRequestContext>) {
-        let metrics = model.metrics
+        let metrics = host.metrics
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
@@ -78,7 +78,7 @@ public struct ModelServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT: readiness turns false, then in-flight requests finish.
     public func run() async throws {
-        // Shutdown runs in reverse order: the model service (readiness) first, then the HTTP server.
+        // Shutdown runs in reverse order: the model host (readiness) first, then the HTTP server.
         var config = ServiceGroupConfiguration(services: services(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // In-flight requests get this long to finish; then the process exits anyway.
         config.maximumGracefulShutdownDuration = .milliseconds(Int(configuration.drainTimeoutSeconds * 1000))

@@ -1,4 +1,5 @@
 import Foundation
+import ModelRuntime
 
 /// The parts of a `multipart/form-data` body (RFC 7578, framing from RFC 2046 §5.1.1).
 ///

@@ -2,11 +2,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ModelEngine
+import ModelRuntime
 
 /// The Open Inference Protocol (V2) REST API, as KServe and Triton serve it, with Triton's
 /// binary tensor data and classification extensions. A BYTES input holds encoded images.
 struct OpenInferenceRoutes {
-    let model: ModelService
+    let host: ModelHost
     let limits: RequestLimits
 
     func add(to groups: RouteGroups) {
@@ -15,8 +16,8 @@ struct OpenInferenceRoutes {
         }
         for prefix in ["/v2/models/{model}", "/v2/models/{model}/versions/{version}"] {
             groups.keyed.get(RouterPath(prefix)) { _, context -> Response in
-                let inference = try resolve(context)
-                let m = inference.manifest
+                let predictor = try resolve(context)
+                let m = predictor.manifest
                 return try jsonResponse([
                     "name": m.name, "versions": [m.version], "platform": "onnx",
                     "inputs": [["name": m.input.name, "datatype": m.input.datatype, "shape": m.input.shape]],
@@ -25,23 +26,23 @@ struct OpenInferenceRoutes {
             }
             groups.open.get(RouterPath(prefix + "/ready")) { _, context -> Response in
                 _ = try resolve(context)
-                guard model.isReady else { throw APIError(.serviceUnavailable, model.notReadyReason, headers: [.retryAfter: "1"]) }
+                guard host.isReady else { throw APIError(.serviceUnavailable, host.notReadyReason, headers: [.retryAfter: "1"]) }
                 return Response(status: .ok)
             }
             groups.predictions.post(RouterPath(prefix + "/infer")) { request, context -> Response in
-                let inference = try resolve(context)
+                let predictor = try resolve(context)
                 let body = try await RequestBody.bytes(request, limit: limits.maxBodyBytes)
-                return try await infer(request, body, inference)
+                return try await infer(request, body, predictor)
             }
         }
     }
 
-    func resolve(_ context: BasicRequestContext) throws -> InferenceService {
-        let inference = try model.requireInference(named: try context.parameters.require("model"))
-        if let v = context.parameters.get("version"), v != inference.manifest.version {
-            throw APIError(.notFound, "model '\(inference.manifest.name)' has no version '\(v)' (it has '\(inference.manifest.version)')")
+    func resolve(_ context: BasicRequestContext) throws -> Predictor {
+        let predictor = try host.requirePredictor(named: try context.parameters.require("model"))
+        if let v = context.parameters.get("version"), v != predictor.manifest.version {
+            throw APIError(.notFound, "model '\(predictor.manifest.name)' has no version '\(v)' (it has '\(predictor.manifest.version)')")
         }
-        return inference
+        return predictor
     }
 
     /// A request parsed on the decode pool: what to answer, and the input (a tensor, or images to decode).
@@ -52,7 +53,7 @@ struct OpenInferenceRoutes {
         var outputs: [V2Output.Request]
     }
 
-    func infer(_ request: Request, _ body: [UInt8], _ inference: InferenceService) async throws -> Response {
+    func infer(_ request: Request, _ body: [UInt8], _ predictor: Predictor) async throws -> Response {
         let jsonLength: Int
         if let header = request.headers[HTTPField.Name("Inference-Header-Content-Length")!] {
             guard let n = Int(header), n >= 0, n <= body.count else {
@@ -65,10 +66,10 @@ struct OpenInferenceRoutes {
         } else {
             jsonLength = body.count
         }
-        let limits = self.limits, manifest = inference.manifest
-        let parsed = try await inference.offload {
+        let limits = self.limits, manifest = predictor.manifest
+        let parsed = try await predictor.offload {
             guard let req = try RequestBody.json(body[..<jsonLength], limits: limits) as? [String: Any] else {
-                throw PredictionError.invalid("the inference request must be a JSON object")
+                throw PredictionError.invalid("the predictor request must be a JSON object")
             }
             guard let inputs = req["inputs"] as? [[String: Any]], inputs.count == 1 else {
                 throw PredictionError.invalid("\"inputs\" must list exactly one tensor, '\(manifest.input.name)'")
@@ -78,10 +79,10 @@ struct OpenInferenceRoutes {
         }
         let input: Tensor
         switch parsed.input {
-        case .images(let images): input = try await inference.tensor(fromImages: images)
+        case .images(let images): input = try await predictor.tensor(fromImages: images)
         case .tensor(let tensor): input = tensor
         }
-        let logits = try await inference.run(input)[inference.classifier.outputName]!
-        return try V2Output.response(parsed, logits: logits, rows: input.shape[0], inference)
+        let logits = try await predictor.logits(input)
+        return try V2Output.response(parsed, logits: logits, rows: input.shape[0], predictor)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import ModelRuntime
 
 /// Request bodies: read whole within a size limit and a deadline, and JSON parsed only after
 /// its nesting and its number of values have been bounded.

@@ -1,4 +1,5 @@
 import Foundation
+import ModelRuntime
 
 /// Settings for `model-server serve`, from flags or the environment.
 ///
@@ -119,4 +120,19 @@ struct Settings {
 public enum ServerInfo {
     public static let name = "swift-model-server"
     public static let version = "0.1.0"
+}
+
+extension RequestLimits {
+    /// `MAX_BODY_BYTES`, `BODY_TIMEOUT_SECONDS`, `MAX_ROWS_PER_REQUEST`, `MAX_IMAGE_PIXELS`,
+    /// `MAX_REQUEST_PIXELS`, `MAX_IMAGE_ASPECT_RATIO`, `MAX_JSON_VALUES`.
+    init(_ settings: Settings) throws {
+        self.init()
+        maxBodyBytes = try settings.int("MAX_BODY_BYTES", maxBodyBytes, 1...(1 << 30))
+        bodyTimeoutSeconds = try settings.seconds("BODY_TIMEOUT_SECONDS", bodyTimeoutSeconds)
+        maxRows = try settings.int("MAX_ROWS_PER_REQUEST", maxRows, 1...4096)
+        maxImagePixels = try settings.int("MAX_IMAGE_PIXELS", maxImagePixels, 1...1_000_000_000)
+        maxRequestPixels = try settings.int("MAX_REQUEST_PIXELS", maxRequestPixels, 1...10_000_000_000)
+        maxAspectRatio = try settings.int("MAX_IMAGE_ASPECT_RATIO", maxAspectRatio, 1...100_000)
+        maxJSONValues = try settings.int("MAX_JSON_VALUES", maxJSONValues, 1...100_000_000)
+    }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import ModelRuntime
 import Prometheus
 
 /// Prometheus metrics, named after Triton's (`nv_inference_*`) with this server's prefix.
@@ -44,7 +45,23 @@ public final class ServerMetrics: Sendable {
     }
 
     func failures(route: String) -> Counter {
-        registry.makeCounter(name: "model_server_inference_request_failure", labels: [("route", route)], help: "Failed inference requests.")
+        registry.makeCounter(name: "model_server_inference_request_failure", labels: [("route", route)], help: "Failed predictor requests.")
+    }
+
+    /// What the runtime's predictor reports, recorded here.
+    var predictor: PredictorMetrics {
+        let (batch, executions, inferences, pending, queue, compute) = (batchSize, executionCount, inferenceCount, self.pending, queueDuration, computeDuration)
+        return PredictorMetrics(
+            batch: { rows in
+                batch.record(Double(rows))
+                executions.increment()
+                inferences.increment(by: Int64(rows))
+            },
+            pending: { rows in rows >= 0 ? pending.increment(by: Double(rows)) : pending.decrement(by: Double(-rows)) },
+            timing: { queued, computing in
+                queue.record(queued)
+                compute.record(computing)
+            })
     }
 
     func modelInfo(name: String, version: String, sha256: String) {

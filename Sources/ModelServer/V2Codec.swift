@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import ModelEngine
 import ModelStore
+import ModelRuntime
 
 /// One Open Inference Protocol input tensor, checked against the model before anything is
 /// allocated for it: the shape's product overflow-checked, its rows within `maxRows`, its
@@ -99,8 +100,8 @@ enum V2Output {
         }
     }
 
-    static func response(_ parsed: OpenInferenceRoutes.Parsed, logits: Tensor, rows: Int, _ inference: InferenceService) throws -> Response {
-        let m = inference.manifest
+    static func response(_ parsed: OpenInferenceRoutes.Parsed, logits: Tensor, rows: Int, _ predictor: Predictor) throws -> Response {
+        let m = predictor.manifest
         var outputs: [[String: Any]] = []
         var blobs: [UInt8] = []
         let classes = logits.count / max(rows, 1), flat = logits.floats
@@ -108,10 +109,8 @@ enum V2Output {
             var out: [String: Any] = ["name": m.output.name]
             if let k = request.classification {
                 guard (1...classes).contains(k) else { throw PredictionError.invalid("classification must be between 1 and \(classes)") }
-                let labels = (0..<rows).flatMap { r in
-                    inference.classifier.top(Classifier.softmax(Array(flat[(r * classes)..<((r + 1) * classes)])), k: k)
-                        .map { String(format: "%f:%d:%@", $0.score, $0.index, $0.label) }
-                }
+                let labels = predictor.classifier.predictions(from: logits, rows: rows, topK: k).joined()
+                    .map { String(format: "%f:%d:%@", $0.score, $0.index, $0.label) }
                 out["datatype"] = "BYTES"
                 out["shape"] = [rows, k]
                 if request.binary {

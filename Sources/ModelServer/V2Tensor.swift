@@ -1,5 +1,6 @@
 import Foundation
 import ModelEngine
+import ModelRuntime
 
 /// Open Inference Protocol tensors: JSON `data` (flat or nested) and the binary tensor extension.
 enum V2Tensor {

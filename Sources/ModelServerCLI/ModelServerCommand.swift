@@ -1,10 +1,8 @@
 import ArgumentParser
 import Foundation
-import ImagePipeline
 import Logging
 import ModelEngine
 import ModelServer
-import ModelStore
 
 /// `model-server`: serve a model over HTTP, or classify images from the command line.
 @main
@@ -57,46 +55,6 @@ struct Serve: AsyncParsableCommand {
             "model_dir": "\(config.modelDirectory.path)", "omp_threads": "\(Threads.openMP)",
         ])
         try await ModelServer(configuration: config, logger: logger).run()
-    }
-}
-
-struct Infer: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Classify image files; one JSON line per image.")
-
-    @Option(help: "Model folder with model.json.") var model: String
-    @Option(help: "How many classes to print per image.") var top: Int = 5
-    @Argument(help: "JPEG or PNG files.") var images: [String]
-
-    func run() async throws {
-        let dir = try ModelDirectory(URL(fileURLWithPath: model))
-        try dir.verify()
-        let classifier = try Classifier(directory: dir)
-        let decoder = ImageDecoder()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        struct Line: Encodable {
-            var image: String
-            var predictions: [Classifier.Prediction]?
-            var error: String?
-        }
-        var failed = false
-        for path in images {
-            var line = Line(image: path)
-            do {
-                let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-                let image = try decoder.decode(bytes, minShorterSide: classifier.preprocessor.resizeShorter)
-                line.predictions = try classifier.classify([image], topK: top)[0].map {
-                    var p = $0
-                    p.score = ($0.score * 1000).rounded() / 1000
-                    return p
-                }
-            } catch {
-                line.error = "\(error)"
-                failed = true
-            }
-            print(String(decoding: try encoder.encode(line), as: UTF8.self))
-        }
-        if failed { throw ExitCode(1) }
     }
 }
 

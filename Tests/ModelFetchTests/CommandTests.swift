@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ModelFetch
+import TestSupport
 
 /// The `model-fetch` binary: exit codes, and no credential in any output.
 @Suite("model-fetch command", .serialized)

@@ -1,12 +1,10 @@
 import Foundation
 import Testing
 @testable import ModelFetch
+import TestSupport
 
-enum Paths {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var python: URL { repoRoot.appendingPathComponent(".venv/bin/python") }
-    static func fixture(_ name: String) -> URL { repoRoot.appendingPathComponent("Tests/Fixtures/\(name)") }
-    static var binary: URL { repoRoot.appendingPathComponent(".build/debug/model-fetch") }
+extension Paths {
+    static var binary: URL { debugBinary("model-fetch") }
 }
 
 /// A Python test server (Tests/Fixtures/*_server.py) run for the duration of a test: it prints

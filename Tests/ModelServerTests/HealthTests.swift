@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Testing
 @testable import ModelServer
+import TestSupport
 
 @Suite("Health, readiness and shutdown", .serialized)
 struct HealthTests {
@@ -15,7 +16,7 @@ struct HealthTests {
             #expect(root.status == 200 && root.text == "Healthy")
             #expect(try await http("GET", base.appendingPathComponent("v2/health/live")).status == 200)
             try await waitUntilReady(base)
-            #expect(server.model.isReady)
+            #expect(server.host.isReady)
             let version = try await http("GET", base.appendingPathComponent("version"))
             let json = try JSONSerialization.jsonObject(with: version.body) as! [String: Any]
             #expect(json["version"] as? String == ServerInfo.version)
@@ -30,7 +31,7 @@ struct HealthTests {
             #expect(try await http("GET", base).text == "Healthy")
             try await Task.sleep(for: .milliseconds(200))
             #expect(try await http("GET", base.appendingPathComponent("v2/health/ready")).status == 503)
-            #expect(server.model.notReadyReason.contains("failed to load"))
+            #expect(server.host.notReadyReason.contains("failed to load"))
         }
     }
 

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Testing
 @testable import ModelServer
+import TestSupport
 
 /// A corpus of broken, hostile and unusual requests against a live server. Each gets the right
 /// status and, for errors, a JSON `{"error": ...}`; afterwards a normal request still succeeds.
@@ -96,7 +97,8 @@ struct HostileInputTests {
             Case(name: "unknown model (V1)", path: "/v1/models/resnet:classify", headers: ["Content-Type": "image/jpeg"], body: jpeg, status: 404),
             Case(name: "unknown version", method: "GET", path: "/v2/models/efficientnet-lite0/versions/7", status: 404),
             Case(name: "unknown route", method: "GET", path: "/admin", status: 404),
-            Case(name: "unknown action", path: "/v1/models/efficientnet-lite0:explain", headers: json, body: v2("{}"), status: 404),
+            // KServe V1 has :predict and :classify only; `m:explain` is then a model name, which has GET only.
+            Case(name: "unknown action", path: "/v1/models/efficientnet-lite0:explain", headers: json, body: v2("{}"), status: 405),
             Case(name: "wrong method", method: "DELETE", path: "/score", status: 405),
             // Each of these ended the process before its shape and sizes were checked with overflow-checked arithmetic.
             Case(name: "v2 shape whose product overflows", path: infer, headers: json,

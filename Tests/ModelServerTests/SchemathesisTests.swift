@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ModelServer
+import TestSupport
 
 /// schemathesis (PyPI) fuzzes every operation of `/openapi.json` against a live server: no 5xx,
 /// every status, header and body as documented. One check is off: `positive_data_acceptance`

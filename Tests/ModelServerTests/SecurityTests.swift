@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import Testing
 @testable import ModelServer
+import TestSupport
 
 @Suite("API keys and the metrics port", .serialized)
 struct SecurityTests {

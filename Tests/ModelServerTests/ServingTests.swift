@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Testing
 @testable import ModelServer
+import TestSupport
 
 /// The prediction API on a real listening server, driven by real clients.
 @Suite("Prediction API", .serialized)

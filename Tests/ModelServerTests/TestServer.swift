@@ -5,6 +5,7 @@ import FoundationNetworking
 import Logging
 import ModelServer
 import ServiceLifecycle
+import TestSupport
 
 /// Runs a real `ModelServer` on a free loopback port for the duration of `body`.
 func withTestServer<T: Sendable>(
@@ -144,11 +145,6 @@ func python(_ script: String, _ args: [String]) async throws -> String {
 
 func jsonObject(_ data: Data) -> [String: Any] { ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:] }
 
-enum Paths {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let demoModel = repoRoot.appendingPathComponent("models/efficientnet-lite0")
-    static var demoArtifactExists: Bool { FileManager.default.fileExists(atPath: demoModel.appendingPathComponent("model.onnx").path) }
-    static var binary: URL { repoRoot.appendingPathComponent(".build/debug/model-server") }
-    static func image(_ name: String) -> URL { repoRoot.appendingPathComponent(".cache/images/\(name)") }
-    static var imagesExist: Bool { FileManager.default.fileExists(atPath: image("coffee.jpg").path) }
+extension Paths {
+    static var binary: URL { debugBinary("model-server") }
 }

@@ -29,6 +29,13 @@ public final class Classifier: Sendable {
         guard let p = m.preprocessing, p.crop.count == 2, p.mean.count == 3, p.std.count == 3 else {
             throw ModelStoreError.invalidManifest("\(m.name): image preprocessing (resize_shorter, crop, mean, std) is required")
         }
+        // The fields this pipeline implements one way only are checked, not parsed and ignored:
+        // a model trained on BGR or NHWC input would otherwise load and answer wrongly.
+        for (field, value, supported) in [("preprocessing.color", p.color, "RGB"), ("preprocessing.layout", p.layout, "NCHW"),
+                                          ("preprocessing.resize_filter", p.resizeFilter, "bilinear-antialias"),
+                                          ("postprocessing", m.postprocessing ?? "softmax", "softmax")] where value != supported {
+            throw ModelStoreError.invalidManifest("\(m.name): \(field) '\(value)' is not supported (only '\(supported)')")
+        }
         preprocessor = Preprocessor(resizeShorter: p.resizeShorter, crop: (p.crop[0], p.crop[1]), mean: p.mean, std: p.std)
         inputName = m.input.name
         outputName = m.output.name
@@ -52,17 +59,28 @@ public final class Classifier: Sendable {
         return Tensor(shape: [count, 3, preprocessor.crop.height, preprocessor.crop.width], floats: data)
     }
 
-    /// Raw logits, one row per image.
+    /// Raw logits, one row per image (runs the engine directly, without a batcher).
     public func logits(_ images: [RGBImage]) throws -> [[Float]] {
-        let out = try model.run([inputName: batch(images)])[outputName]!
-        let classes = out.count / images.count
-        let flat = out.floats
-        return (0..<images.count).map { Array(flat[($0 * classes)..<(($0 + 1) * classes)]) }
+        guard let out = try model.run([inputName: batch(images)])[outputName] else { throw ModelError.invalidInput("the model has no output '\(outputName)'") }
+        return Self.rows(of: out, count: images.count)
     }
 
     /// The `topK` classes per image, by softmax probability.
     public func classify(_ images: [RGBImage], topK: Int) throws -> [[Prediction]] {
         try logits(images).map { top(Self.softmax($0), k: topK) }
+    }
+
+    /// The `topK` classes of each of the `rows` rows of `logits`: the one post-processing every
+    /// protocol shares.
+    public func predictions(from logits: Tensor, rows: Int, topK: Int) -> [[Prediction]] {
+        Self.rows(of: logits, count: rows).map { top(Self.softmax($0), k: topK) }
+    }
+
+    /// `tensor`'s values split into `count` equal rows.
+    public static func rows(of tensor: Tensor, count: Int) -> [[Float]] {
+        let flat = tensor.floats
+        let width = flat.count / max(count, 1)
+        return (0..<count).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
     }
 
     func top(_ probs: [Float], k: Int) -> [Prediction] {

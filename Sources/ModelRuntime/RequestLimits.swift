@@ -34,14 +34,4 @@ public struct RequestLimits: Sendable {
     public var maxJSONDepth = 32
 
     public init() {}
-
-    init(_ settings: Settings) throws {
-        maxBodyBytes = try settings.int("MAX_BODY_BYTES", maxBodyBytes, 1...(1 << 30))
-        bodyTimeoutSeconds = try settings.seconds("BODY_TIMEOUT_SECONDS", bodyTimeoutSeconds)
-        maxRows = try settings.int("MAX_ROWS_PER_REQUEST", maxRows, 1...4096)
-        maxImagePixels = try settings.int("MAX_IMAGE_PIXELS", maxImagePixels, 1...1_000_000_000)
-        maxRequestPixels = try settings.int("MAX_REQUEST_PIXELS", maxRequestPixels, 1...10_000_000_000)
-        maxAspectRatio = try settings.int("MAX_IMAGE_ASPECT_RATIO", maxAspectRatio, 1...100_000)
-        maxJSONValues = try settings.int("MAX_JSON_VALUES", maxJSONValues, 1...100_000_000)
-    }
 }

@@ -2,17 +2,19 @@ import Foundation
 import ImagePipeline
 import Logging
 import ModelEngine
+import ModelRuntime
 import ModelStore
 import ServiceLifecycle
 import Synchronization
 
-/// Loads the model in the background and owns readiness.
+/// Hosts the model for the server: loads it in the background, owns readiness, and hands the
+/// routes its ``Predictor`` while it is ready or draining.
 ///
-/// Ready means: the artifact verified, the model loaded, and a warm-up inference done. On
+/// Ready means: the artifact verified, the model loaded, and a warm-up predictor done. On
 /// graceful shutdown readiness turns false first, while predictions are still served (each
 /// response closing its connection) until requests stop arriving (``Drain``); the HTTP server
 /// closes its listener and finishes in-flight requests after this service ends.
-public final class ModelService: Service, Sendable {
+public final class ModelHost: Service, Sendable {
     public let configuration: ServerConfiguration
     public let metrics: ServerMetrics
     let logger: Logger
@@ -21,10 +23,10 @@ public final class ModelService: Service, Sendable {
 
     enum State {
         case loading
-        case ready(InferenceService)
+        case ready(Predictor)
         case failed(String)
         /// Shutting down: not ready, but requests are still served until the server drains.
-        case draining(InferenceService)
+        case draining(Predictor)
         case stopping
     }
 
@@ -35,8 +37,8 @@ public final class ModelService: Service, Sendable {
         self.drain = drain
     }
 
-    /// The inference service when ready or draining, else nil.
-    public var inference: InferenceService? {
+    /// The predictor when ready or draining, else nil.
+    public var predictor: Predictor? {
         state.withLock {
             switch $0 {
             case .ready(let s), .draining(let s): s
@@ -45,22 +47,23 @@ public final class ModelService: Service, Sendable {
         }
     }
 
-    public var classifier: Classifier? { inference?.classifier }
+    public var classifier: Classifier? { predictor?.classifier }
 
     /// True once the model is loaded and warm, until shutdown begins.
     public var isReady: Bool { state.withLock { if case .ready = $0 { true } else { false } } }
 
-    /// The inference service, or a 503 saying why the model is not ready.
-    func requireInference() throws -> InferenceService {
-        guard let inference else { throw APIError(.serviceUnavailable, notReadyReason, headers: [.retryAfter: "1"]) }
-        return inference
+    /// The predictor, or ``PredictionError/notReady(_:)`` saying why there is none.
+    func requirePredictor() throws -> Predictor {
+        guard let predictor else { throw PredictionError.notReady(notReadyReason) }
+        return predictor
     }
 
-    /// Like ``requireInference()``, and 404 unless `name` is the loaded model's.
-    func requireInference(named name: String) throws -> InferenceService {
-        let inference = try requireInference()
-        guard name == inference.manifest.name else { throw APIError(.notFound, "unknown model '\(name)'; this server serves '\(inference.manifest.name)'") }
-        return inference
+    /// Like ``requirePredictor()``, and ``PredictionError/unknownModel(_:)`` unless `name` is
+    /// the loaded model's.
+    func requirePredictor(named name: String) throws -> Predictor {
+        let predictor = try requirePredictor()
+        guard name == predictor.manifest.name else { throw PredictionError.unknownModel("unknown model '\(name)'; this server serves '\(predictor.manifest.name)'") }
+        return predictor
     }
 
     /// Why the model is not ready, for error messages.
@@ -79,9 +82,10 @@ public final class ModelService: Service, Sendable {
         let start = ContinuousClock.now
         do {
             let classifier = try await Self.load(configuration)
-            let inference = InferenceService(classifier: classifier, batching: configuration.batching, limits: configuration.limits, metrics: metrics)
-            state.withLock { $0 = .ready(inference) }
+            let predictor = Predictor(classifier: classifier, batching: configuration.batching, limits: configuration.limits, metrics: metrics.predictor)
             let m = classifier.directory.manifest
+            metrics.modelInfo(name: m.name, version: m.version, sha256: m.artifact.sha256)
+            state.withLock { $0 = .ready(predictor) }
             logger.info("model ready", metadata: [
                 "model": "\(m.name)", "version": "\(m.version)", "sha256": "\(m.artifact.sha256)",
                 "load_time": "\((ContinuousClock.now - start).formatted(.units(allowed: [.milliseconds])))",

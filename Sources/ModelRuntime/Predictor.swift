@@ -3,18 +3,23 @@ import ImagePipeline
 import ModelEngine
 import ModelStore
 
-/// What the routes call: image decoding off the event loops, the dynamic batcher, and metrics.
+/// What a prediction is, whatever carried the request: decoding images within the request
+/// limits, the dynamic batcher, and the classifier's post-processing. The HTTP routes call it
+/// (and a gRPC service would); it knows nothing of either, and throws ``PredictionError``,
+/// `ImageError` or `Batcher.BatcherError`, which the transport maps to its own statuses.
 ///
 /// ```swift
-/// let predictions = try await inference.classify(images: [jpegBytes], topK: 5)
+/// let predictor = Predictor(classifier: classifier, batching: .init(), limits: .init())
+/// let top5 = try await predictor.classify(images: [jpegBytes], topK: 5)   // [[Prediction]], one list per image
 /// ```
-public final class InferenceService: Sendable {
+public final class Predictor: Sendable {
     public let classifier: Classifier
     public let batcher: Batcher
-    let metrics: ServerMetrics
+    public let limits: RequestLimits
+    let metrics: PredictorMetrics
     let decoder: ImageDecoder
-    /// Decoding runs off the event loops, at most one image batch per core at a time: more
-    /// would only compete with inference for the same cores.
+    /// Decoding runs off the event loops, at most one job per core at a time: more would only
+    /// compete with inference for the same cores.
     private let decodeQueue: OperationQueue = {
         let q = OperationQueue()
         q.name = "image-decode"
@@ -22,32 +27,22 @@ public final class InferenceService: Sendable {
         return q
     }()
 
-    let limits: RequestLimits
-
-    init(classifier: Classifier, batching: Batcher.Configuration, limits: RequestLimits, metrics: ServerMetrics) {
+    public init(classifier: Classifier, batching: Batcher.Configuration, limits: RequestLimits, metrics: PredictorMetrics = .init()) {
         self.classifier = classifier
         self.metrics = metrics
         self.limits = limits
         self.decoder = ImageDecoder(maxPixels: limits.maxImagePixels, maxAspectRatio: limits.maxAspectRatio)
-        batcher = Batcher(model: classifier.model, inputName: classifier.inputName, configuration: batching)
-        let m = metrics
-        batcher.onBatch = { rows in
-            m.batchSize.record(Double(rows))
-            m.executionCount.increment()
-            m.inferenceCount.increment(by: Int64(rows))
-        }
-        let manifest = classifier.directory.manifest
-        metrics.modelInfo(name: manifest.name, version: manifest.version, sha256: manifest.artifact.sha256)
+        batcher = Batcher(model: classifier.model, inputName: classifier.inputName, configuration: batching, onBatch: metrics.batch)
     }
 
-    /// The batcher's thread keeps the batcher alive; end it with the service that owns it.
+    /// The batcher's thread keeps the batcher alive; end it with the predictor that owns it.
     deinit { batcher.stop() }
 
     public var manifest: ModelManifest { classifier.directory.manifest }
 
     /// Runs `work` on the decode pool, at most one job per core. Parsing a large JSON body and
     /// decoding images are a request's CPU- and memory-heavy steps: running them here bounds
-    /// how many happen at once (and keeps them off the threads that serve HTTP).
+    /// how many happen at once (and keeps them off the threads that serve requests).
     public func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             decodeQueue.addOperation { continuation.resume(with: Result { try work() }) }
@@ -92,44 +87,51 @@ public final class InferenceService: Sendable {
         }
     }
 
-    /// Runs the model on `input` through the batcher; returns the output tensors. Inputs of more
-    /// than `maxBatchSize` rows run as several batches: the engine then never plans (and keeps
-    /// an arena for) a batch larger than the one warmed up at start.
-    public func run(_ input: Tensor) async throws -> [String: Tensor] {
+    /// The model's output for `input` (rows = its first dimension), through the batcher. Inputs
+    /// of more than `maxBatchSize` rows run as several batches: the engine then never plans (and
+    /// keeps an arena for) a batch larger than the one warmed up at start.
+    public func logits(_ input: Tensor) async throws -> Tensor {
         let rows = input.shape.first ?? 1
         try checkRows(rows, "rows")
         let step = batcher.configuration.maxBatchSize
         guard rows > step else { return try await runBatch(input) }
-        var parts: [[String: Tensor]] = []
+        var parts: [Tensor] = []
         for start in stride(from: 0, to: rows, by: step) {
-            let count = min(step, rows - start)
-            parts.append(try await runBatch(Batcher.rows(of: input, from: start, count: count, total: rows)))
+            parts.append(try await runBatch(Batcher.rows(of: input, from: start, count: min(step, rows - start), total: rows)))
         }
-        var outputs: [String: Tensor] = [:]
-        for name in parts[0].keys { outputs[name] = try Batcher.concatenate(parts.map { $0[name]! }) }
-        return outputs
+        return try Batcher.concatenate(parts)
     }
 
-    private func runBatch(_ input: Tensor) async throws -> [String: Tensor] {
-        metrics.pending.increment(by: Double(input.shape.first ?? 1))
-        defer { metrics.pending.decrement(by: Double(input.shape.first ?? 1)) }
+    private func runBatch(_ input: Tensor) async throws -> Tensor {
+        let rows = input.shape.first ?? 1
+        metrics.pending(rows)
+        defer { metrics.pending(-rows) }
         let (outputs, timing) = try await batcher.infer(input)
-        metrics.queueDuration.record(timing.queue)
-        metrics.computeDuration.record(timing.compute)
-        return outputs
+        metrics.timing(timing.queue, timing.compute)
+        guard let output = outputs[classifier.outputName] else { throw ModelError.invalidInput("the model has no output '\(classifier.outputName)'") }
+        return output
     }
 
     /// Top-k predictions per image.
     public func classify(images encoded: [[UInt8]], topK: Int) async throws -> [[Classifier.Prediction]] {
         let input = try await tensor(fromImages: encoded)
-        return try await predictions(for: input, topK: topK)
+        return classifier.predictions(from: try await logits(input), rows: input.shape[0], topK: topK)
     }
+}
 
-    public func predictions(for input: Tensor, topK: Int) async throws -> [[Classifier.Prediction]] {
-        let logits = try await run(input)[classifier.outputName]!
-        let rows = input.shape.first ?? 1
-        let classes = logits.count / max(rows, 1)
-        let flat = logits.floats
-        return (0..<rows).map { r in classifier.top(Classifier.softmax(Array(flat[(r * classes)..<((r + 1) * classes)])), k: topK) }
+/// What a ``Predictor`` reports, for the server's metrics (which it creates and injects here).
+public struct PredictorMetrics: Sendable {
+    /// Rows in each engine call.
+    public var batch: @Sendable (Int) -> Void
+    /// Rows entering (positive) or leaving (negative) the batcher's queue.
+    public var pending: @Sendable (Int) -> Void
+    /// Per batch a request joined: time queued, time computing.
+    public var timing: @Sendable (Duration, Duration) -> Void
+
+    public init(batch: @escaping @Sendable (Int) -> Void = { _ in }, pending: @escaping @Sendable (Int) -> Void = { _ in },
+                timing: @escaping @Sendable (Duration, Duration) -> Void = { _, _ in }) {
+        self.batch = batch
+        self.pending = pending
+        self.timing = timing
     }
 }

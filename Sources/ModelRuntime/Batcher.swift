@@ -31,7 +31,6 @@ public final class Batcher: @unchecked Sendable {
     public struct Timing: Sendable {
         public var queue: Duration
         public var compute: Duration
-        public var batchSize: Int
     }
 
     private struct Pending {
@@ -49,19 +48,17 @@ public final class Batcher: @unchecked Sendable {
     private var queuedRows = 0
     private var stopped = false
     /// Called after each engine run with the batch's row count (metrics).
-    var onBatch: (@Sendable (Int) -> Void)?
+    let onBatch: @Sendable (Int) -> Void
 
-    public init(model: Model, inputName: String, configuration: Configuration) {
+    public init(model: Model, inputName: String, configuration: Configuration, onBatch: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.model = model
         self.inputName = inputName
         self.configuration = configuration
+        self.onBatch = onBatch
         let thread = Thread { [weak self] in self?.loop() }
         thread.name = "inference"
         thread.start()
     }
-
-    /// Rows waiting for the engine.
-    public var pendingRows: Int { condition.withLock { queuedRows } }
 
     public func infer(_ input: Tensor) async throws -> ([String: Tensor], Timing) {
         try await withCheckedThrowingContinuation { continuation in
@@ -130,13 +127,13 @@ public final class Batcher: @unchecked Sendable {
             let input = batch.count == 1 ? batch[0].input : try Self.concatenate(batch.map(\.input))
             let outputs = try model.run([inputName: input])
             let compute = ContinuousClock.now - start
-            onBatch?(rows)
+            onBatch(rows)
             var offset = 0
             for p in batch {
                 var mine: [String: Tensor] = [:]
                 for (name, t) in outputs { mine[name] = batch.count == 1 ? t : Self.rows(of: t, from: offset, count: p.rows, total: rows) }
                 offset += p.rows
-                p.continuation.resume(returning: (mine, Timing(queue: start - p.enqueued, compute: compute, batchSize: rows)))
+                p.continuation.resume(returning: (mine, Timing(queue: start - p.enqueued, compute: compute)))
             }
         } catch {
             for p in batch { p.continuation.resume(throwing: error) }

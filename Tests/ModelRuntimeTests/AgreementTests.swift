@@ -1,8 +1,9 @@
 import Foundation
 import ImagePipeline
+import ModelRuntime
 import ModelStore
+import TestSupport
 import Testing
-@testable import ModelServer
 
 /// The whole Swift path (libjpeg-turbo/libspng, our resize, our engine) against the Python
 /// reference (Pillow + onnxruntime) on real photo files: same top-5 set, scores within 0.02.
