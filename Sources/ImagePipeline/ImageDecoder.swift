@@ -1,5 +1,9 @@
 import CSpng
 import CTurboJPEG
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Decodes JPEG (libjpeg-turbo) and PNG (libspng) into RGB — grayscale, palette, RGBA and CMYK
 /// become RGB, and JPEGs are turned upright by their EXIF orientation — refusing oversized images
@@ -7,34 +11,72 @@ import CTurboJPEG
 ///
 /// ```swift
 /// let decoder = ImageDecoder(maxPixels: 40_000_000, maxAspectRatio: 20)
-/// let (width, height) = try decoder.size(of: bytes)       // the header only: budget a request first
+/// let header = try decoder.header(of: bytes)       // the header only: budget a request first
+/// print(header.width, header.height, header.decodeWork)
 /// let image = try decoder.decode(bytes, minShorterSide: 256)
 /// ```
+/// What an image's header says, read without decoding a pixel.
+public struct ImageHeader: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    /// Decoding work relative to a baseline 8-bit RGB pixel (≥ 1).
+    public var workPerPixel: Double
+    /// Pixels weighted by their decoding work: what a request's decoding budget is charged.
+    public var decodeWork: Int { Int((Double(width) * Double(height) * workPerPixel).rounded(.up)) }
+}
+
 public struct ImageDecoder: Sendable {
     /// The largest width × height accepted (a decompression-bomb guard).
     public var maxPixels: Int
     /// The longest side may be at most this many times the shortest. A 65000×1 strip is a few
     /// kilobytes of JPEG but resizes to a 16-million-pixel-wide row; no photo is shaped like that.
     public var maxAspectRatio: Int
+    /// The most memory one image may take while it is decoded: the decoded pixels, a turned
+    /// copy for EXIF orientations 5–8, the CMYK buffer, and a progressive JPEG's whole-image DCT
+    /// coefficients (2 bytes per component per pixel, whatever the output scale). Estimated from
+    /// the headers and refused before decoding; libjpeg's own large buffers are capped at the
+    /// same figure through its `JPEGMEM` setting (set once per process, unless already set).
+    public var maxDecodeBytes: Int
 
-    public init(maxPixels: Int = 40_000_000, maxAspectRatio: Int = 20) {
+    public init(maxPixels: Int = 40_000_000, maxAspectRatio: Int = 20, maxDecodeBytes: Int = 128 << 20) {
         self.maxPixels = maxPixels
         self.maxAspectRatio = maxAspectRatio
+        self.maxDecodeBytes = maxDecodeBytes
+        Self.capLibjpeg(maxDecodeBytes)
+    }
+
+    /// libjpeg-turbo reads `JPEGMEM` (in units of 1000 bytes) whenever a decompressor is made;
+    /// above it, decoding fails ("Backing store not supported") instead of allocating more.
+    private static let capOnce = Mutex<Bool>(false)
+    private static func capLibjpeg(_ bytes: Int) {
+        capOnce.withLock { done in
+            guard !done else { return }
+            done = true
+            setenv("JPEGMEM", String(max(1, bytes / 1000)), 0)
+        }
     }
 
     /// Width and height from the header alone, checked against the limits; no pixel is decoded.
-    public func size(of data: [UInt8]) throws -> (width: Int, height: Int) {
+    public func header(of data: [UInt8]) throws -> ImageHeader {
         guard !data.isEmpty else { throw ImageError.empty }
         if data.starts(with: [0xFF, 0xD8, 0xFF]) {
             guard let handle = tjInitDecompress() else { throw ImageError.corrupt("cannot create a JPEG decoder") }
             defer { tjDestroy(handle) }
-            return try jpegHeader(handle, data).size
+            let (w, h) = try jpegHeader(handle, data).size
+            // Progressive JPEGs are decoded scan by scan through the whole image: about twice the work.
+            return ImageHeader(width: w, height: h, workPerPixel: JPEGMarkers.frame(data)?.progressive == true ? 2 : 1)
         }
         if data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
             guard let ctx = spng_ctx_new(0) else { throw ImageError.corrupt("cannot create a PNG decoder") }
             defer { spng_ctx_free(ctx) }
             let ihdr = try pngHeader(ctx, data)
-            return (Int(ihdr.width), Int(ihdr.height))
+            // Inflating and converting cost by the source's bytes: a 16-bit RGBA pixel is 8 bytes,
+            // 2.7 times an 8-bit RGB one; Adam7 interlacing about doubles it (measured: 32 such
+            // 3 MP images took 3.6 s of CPU when counted as plain pixels).
+            let channels = [0: 1, 2: 3, 3: 1, 4: 2, 6: 4][Int(ihdr.color_type)] ?? 4
+            let bytes = Double(channels * Int(ihdr.bit_depth)) / 8
+            let work = max(1, bytes / 3) * (ihdr.interlace_method != 0 ? 2 : 1)
+            return ImageHeader(width: Int(ihdr.width), height: Int(ihdr.height), workPerPixel: work)
         }
         throw ImageError.unsupportedFormat
     }
@@ -45,7 +87,8 @@ public struct ImageDecoder: Sendable {
     public func decode(_ data: [UInt8], minShorterSide: Int? = nil) throws -> RGBImage {
         guard !data.isEmpty else { throw ImageError.empty }
         if data.starts(with: [0xFF, 0xD8, 0xFF]) {
-            return Orientation.apply(Orientation.exif(data), to: try decodeJPEG(data, minShorterSide: minShorterSide))
+            let orientation = Orientation.exif(data)
+            return Orientation.apply(orientation, to: try decodeJPEG(data, minShorterSide: minShorterSide, orientation: orientation))
         }
         if data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return try decodePNG(data) }
         throw ImageError.unsupportedFormat
@@ -82,7 +125,12 @@ public struct ImageDecoder: Sendable {
         return ihdr
     }
 
-    private func decodeJPEG(_ data: [UInt8], minShorterSide: Int?) throws -> RGBImage {
+    /// Refuses an image whose decoding would take more than `maxDecodeBytes`.
+    private func checkMemory(_ bytes: Int, width: Int, height: Int) throws {
+        guard bytes <= maxDecodeBytes else { throw ImageError.decodeMemory(width: width, height: height, bytes: bytes, limit: maxDecodeBytes) }
+    }
+
+    private func decodeJPEG(_ data: [UInt8], minShorterSide: Int?, orientation: Int) throws -> RGBImage {
         guard let handle = tjInitDecompress() else { throw ImageError.corrupt("cannot create a JPEG decoder") }
         defer { tjDestroy(handle) }
         let ((w, h), colorspace) = try jpegHeader(handle, data)
@@ -98,10 +146,18 @@ public struct ImageDecoder: Sendable {
         }
         let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
         let channels = cmyk ? 4 : 3
+        let frame = JPEGMarkers.frame(data)
+        let coefficients = frame?.progressive == true ? w * h * max(frame?.components ?? 3, 1) * 2 : 0
+        try checkMemory(sw * sh * (cmyk ? 4 + 3 : 3) + (Orientation.needsCopy(orientation) ? sw * sh * 3 : 0) + coefficients, width: w, height: h)
         var raw = [UInt8](repeating: 0, count: sw * sh * channels)
         let format = cmyk ? TJPF_CMYK : TJPF_RGB
         let status = tjDecompress2(handle, data, UInt(data.count), &raw, Int32(sw), 0, Int32(sh), format.rawValue, TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS)
-        guard status == 0 else { throw ImageError.corrupt(String(cString: tjGetErrorStr2(handle))) }
+        guard status == 0 else {
+            let why = String(cString: tjGetErrorStr2(handle))
+            // JPEGMEM's cap reached: a buffer our estimate did not foresee.
+            if why.contains("Backing store") { throw ImageError.decodeMemory(width: w, height: h, bytes: maxDecodeBytes + 1, limit: maxDecodeBytes) }
+            throw ImageError.corrupt(why)
+        }
         if cmyk {
             // Adobe CMYK JPEGs store inverted values; PIL converts as R = 255 − C inverted·K.
             var rgb = [UInt8](repeating: 0, count: sw * sh * 3)
@@ -123,6 +179,7 @@ public struct ImageDecoder: Sendable {
         let fmt = Int32(SPNG_FMT_RGB8.rawValue)
         var rc = spng_decoded_image_size(ctx, fmt, &size)
         guard rc == 0 else { throw fail(rc) }
+        try checkMemory(size, width: Int(ihdr.width), height: Int(ihdr.height))
         var out = [UInt8](repeating: 0, count: size)
         rc = spng_decode_image(ctx, &out, size, fmt, 0)
         guard rc == 0 else { throw fail(rc) }

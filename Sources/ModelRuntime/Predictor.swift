@@ -31,7 +31,7 @@ public final class Predictor: Sendable {
         self.classifier = classifier
         self.metrics = metrics
         self.limits = limits
-        self.decoder = ImageDecoder(maxPixels: limits.maxImagePixels, maxAspectRatio: limits.maxAspectRatio)
+        self.decoder = ImageDecoder(maxPixels: limits.maxImagePixels, maxAspectRatio: limits.maxAspectRatio, maxDecodeBytes: limits.maxDecodeBytes)
         batcher = Batcher(model: classifier.model, inputName: classifier.inputName, configuration: batching, onBatch: metrics.batch)
     }
 
@@ -42,10 +42,17 @@ public final class Predictor: Sendable {
 
     /// Runs `work` on the decode pool, at most one job per core. Parsing a large JSON body and
     /// decoding images are a request's CPU- and memory-heavy steps: running them here bounds
-    /// how many happen at once (and keeps them off the threads that serve requests).
-    public func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    /// how many happen at once (and keeps them off the threads that serve requests). With
+    /// `releasingMemory`, the allocator hands its free memory back to the system afterwards: a
+    /// parsed JSON body is many small allocations, which glibc otherwise keeps in the pool
+    /// thread's arena.
+    public func offload<T: Sendable>(releasingMemory: Bool = false, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            decodeQueue.addOperation { continuation.resume(with: Result { try work() }) }
+            decodeQueue.addOperation {
+                let result = Result { try work() }
+                if releasingMemory { Allocator.releaseFreeMemory() }
+                continuation.resume(with: result)
+            }
         }
     }
 
@@ -67,10 +74,10 @@ public final class Predictor: Sendable {
         return try await offload {
             var total = 0
             for (i, bytes) in encoded.enumerated() {
-                let size = try Self.labelled(i, of: encoded.count) { try decoder.size(of: bytes) }
-                total += size.width * size.height  // each at most maxImagePixels: no overflow
+                let header = try Self.labelled(i, of: encoded.count) { try decoder.header(of: bytes) }
+                total += header.decodeWork  // each at most maxImagePixels × 8: no overflow
                 guard total <= budget else {
-                    throw PredictionError.tooLarge("the request's images hold more than \(budget) pixels in all (MAX_REQUEST_PIXELS)")
+                    throw PredictionError.tooLarge("the request's images hold more than \(budget) pixels in all, weighted by decoding work (MAX_REQUEST_PIXELS)")
                 }
             }
             return try classifier.batch(count: encoded.count) { i in
@@ -82,7 +89,7 @@ public final class Predictor: Sendable {
     /// Names the image an error is about when the request holds several.
     static func labelled<T>(_ index: Int, of count: Int, _ work: () throws -> T) throws -> T {
         do { return try work() } catch let e as ImageError where count > 1 {
-            if case .tooLarge = e { throw PredictionError.tooLarge("image \(index): \(e)") }
+            if e.exceedsLimit { throw PredictionError.tooLarge("image \(index): \(e)") }
             throw PredictionError.invalid("image \(index): \(e)")
         }
     }
@@ -135,3 +142,19 @@ public struct PredictorMetrics: Sendable {
         self.timing = timing
     }
 }
+
+/// The C allocator's housekeeping.
+enum Allocator {
+    /// Returns free heap memory of every arena to the system (glibc's `malloc_trim`).
+    static func releaseFreeMemory() {
+        #if os(Linux)
+        _ = glibcMallocTrim(0)
+        #endif
+    }
+}
+
+#if os(Linux)
+/// glibc's `malloc_trim` (`<malloc.h>`, which the Glibc module does not include).
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif

@@ -20,9 +20,16 @@ public struct RequestLimits: Sendable {
     public var maxRows = 32
     /// Width × height of one image (`MAX_IMAGE_PIXELS`, 40 M); 413 above, from the header alone.
     public var maxImagePixels = 40_000_000
-    /// Width × height summed over a request's images (`MAX_REQUEST_PIXELS`, 100 M); 413 above,
-    /// checked on the headers before any image is decoded.
+    /// Width × height summed over a request's images (`MAX_REQUEST_PIXELS`, 100 M), each pixel
+    /// weighted by its decoding work (a 16-bit or alpha PNG pixel by its bytes over 3, interlaced
+    /// PNG and progressive JPEG twice); 413 above, checked on the headers before any image is
+    /// decoded. It bounds a request's decoding CPU (about a second on these machines).
     public var maxRequestPixels = 100_000_000
+    /// Memory one image may take while decoded (`MAX_DECODE_BYTES`, 128 MiB): its pixels, a turned
+    /// copy, a CMYK buffer, a progressive JPEG's coefficients; 413 above, estimated from the
+    /// headers. Images decode on at most one thread per core, so this times the cores bounds
+    /// decoding memory for the whole server.
+    public var maxDecodeBytes = 128 << 20
     /// Longest side over shortest side of an image (`MAX_IMAGE_ASPECT_RATIO`, 20); 400 above.
     public var maxAspectRatio = 20
     /// Values in a JSON body, an array counting as 6 and an object as 40 (what they cost to parse

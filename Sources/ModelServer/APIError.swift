@@ -35,9 +35,7 @@ public struct APIError: HTTPResponseError {
     static func from(_ error: Error) -> APIError {
         switch error {
         case let e as APIError: return e
-        case ImageError.tooLarge(let w, let h, let limit):
-            return APIError(.contentTooLarge, "the image is \(w)×\(h) pixels, more than the limit of \(limit)")
-        case let e as ImageError: return APIError(.badRequest, e.description)
+        case let e as ImageError: return APIError(e.exceedsLimit ? .contentTooLarge : .badRequest, e.description)
         case PredictionError.invalid(let why): return APIError(.badRequest, why)
         case PredictionError.tooLarge(let why): return APIError(.contentTooLarge, why)
         case PredictionError.unknownModel(let why): return APIError(.notFound, why)

@@ -5,15 +5,15 @@ import ModelRuntime
 /// Admits prediction requests in three steps, each bounding something a client could otherwise
 /// take without limit:
 ///
-/// 1. **Capacity.** When `maxConcurrentRequests` predictions are already in progress, the next
-///    one gets 503 with `Retry-After` at once, before its body is read. Without it, an
-///    overloaded server spends its CPU decoding images for requests the batcher's bounded queue
-///    then refuses anyway.
-/// 2. **The body**, read whole before anything else (``RequestBody/collect(_:limits:)``): within
-///    `maxBodyBytes` and `bodyTimeoutSeconds`, and within a byte budget shared by all requests
-///    (`maxBufferedBytes`, reserved from `Content-Length`, or the largest body when the length is
-///    unknown; 503 when exhausted) so that bodies held by many connections at once stay bounded.
-///    A slow upload holds no active slot, so twelve of them no longer stall every prediction.
+/// 1. **The body**, read whole first (``RequestBody/collect(_:limits:budget:reservation:)``):
+///    within `maxBodyBytes` and `bodyTimeoutSeconds`, and within a byte budget shared by all
+///    requests (`maxBufferedBytes`; 503 when exhausted), charged with the bytes that have actually
+///    arrived — a connection that claims a 16 MiB body and sends nothing holds nothing, so a few
+///    idle connections cannot lock everyone out. A slow upload holds no slot of steps 2 and 3.
+/// 2. **Capacity.** When `maxConcurrentRequests` predictions with their bodies are already in
+///    progress, the next gets 503 with `Retry-After` at once, before its images are decoded.
+///    Without it, an overloaded server spends its CPU decoding images for requests the batcher's
+///    bounded queue then refuses anyway.
 /// 3. **An active slot.** Only `active` requests decode and queue for the model at once; the
 ///    rest wait their turn in arrival order holding their body but no decoded tensor (600 KB
 ///    each for a 224×224 model). Enough are active to keep the model busy.
@@ -39,26 +39,23 @@ struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let held = ByteBudget.Reservation()
+        defer { held.release(to: budget) }
+        var request = request
+        try await RequestBody.collect(&request, limits: limits, budget: budget, reservation: held)
         let before = counter.value.add(1, ordering: .relaxed).oldValue
         defer { counter.value.subtract(1, ordering: .relaxed) }
         guard before < limit else {
             throw APIError(.serviceUnavailable, "the server is at capacity (\(limit) requests in progress); retry shortly", headers: [.retryAfter: "1"])
         }
-        let reserved = min(RequestBody.declaredLength(request) ?? limits.maxBodyBytes, limits.maxBodyBytes)
-        guard budget.reserve(reserved) else {
-            throw APIError(.serviceUnavailable, "the server is holding too many request bodies; retry shortly", headers: [.retryAfter: "1"])
-        }
-        defer { budget.release(reserved) }
-        var request = request
-        try await RequestBody.collect(&request, limits: limits)
         try await active.acquire()
         defer { active.release() }
         return try await next(request, context)
     }
 }
 
-/// A count of bytes that holders reserve and give back; a reservation that does not fit fails
-/// at once rather than wait.
+/// A count of bytes that holders take and give back; a take that does not fit fails at once
+/// rather than wait.
 final class ByteBudget: Sendable {
     private let available: Atomic<Int>
 
@@ -75,4 +72,19 @@ final class ByteBudget: Sendable {
     }
 
     func release(_ bytes: Int) { available.add(bytes, ordering: .relaxed) }
+
+    /// What one request has taken, so that all of it goes back however the request ends.
+    final class Reservation: Sendable {
+        private let bytes = Atomic<Int>(0)
+
+        init() {}
+
+        func take(_ count: Int, from budget: ByteBudget) -> Bool {
+            guard budget.reserve(count) else { return false }
+            bytes.add(count, ordering: .relaxed)
+            return true
+        }
+
+        func release(to budget: ByteBudget) { budget.release(bytes.exchange(0, ordering: .relaxed)) }
+    }
 }

@@ -42,7 +42,7 @@ struct KServeV1Routes {
     func input(_ body: [UInt8], _ predictor: Predictor) async throws -> Tensor {
         let limits = self.limits, shape = Array(predictor.manifest.input.shape.dropFirst())
         enum Parsed: Sendable { case images([[UInt8]]), tensor(Tensor) }
-        let parsed = try await predictor.offload { () throws -> Parsed in
+        let parsed = try await predictor.offload(releasingMemory: body.count > 64 << 10) { () throws -> Parsed in
             guard let object = try RequestBody.json(body, limits: limits) as? [String: Any], let instances = object["instances"] as? [Any], !instances.isEmpty else {
                 throw PredictionError.invalid("the body must be {\"instances\": [...]} with at least one instance")
             }

@@ -56,7 +56,7 @@ struct OpenInferenceRoutes {
     func infer(_ request: Request, _ body: [UInt8], _ predictor: Predictor) async throws -> Response {
         let jsonLength: Int
         if let header = request.headers[HTTPField.Name("Inference-Header-Content-Length")!] {
-            guard let n = Int(header), n >= 0, n <= body.count else {
+            guard header.utf8.allSatisfy({ (48...57).contains($0) }), let n = Int(header), n <= body.count else {
                 throw PredictionError.invalid("Inference-Header-Content-Length \(header) does not fit a body of \(body.count) bytes")
             }
             jsonLength = n
@@ -67,7 +67,7 @@ struct OpenInferenceRoutes {
             jsonLength = body.count
         }
         let limits = self.limits, manifest = predictor.manifest
-        let parsed = try await predictor.offload {
+        let parsed = try await predictor.offload(releasingMemory: jsonLength > 64 << 10) {
             guard let req = try RequestBody.json(body[..<jsonLength], limits: limits) as? [String: Any] else {
                 throw PredictionError.invalid("the predictor request must be a JSON object")
             }

@@ -7,22 +7,37 @@ import ModelRuntime
 /// its nesting and its number of values have been bounded.
 ///
 /// ```swift
-/// try await RequestBody.collect(&request, limits: limits)     // AdmissionMiddleware does this
+/// try await RequestBody.collect(&request, limits: limits, budget: budget, reservation: held)   // AdmissionMiddleware does this
 /// let json = try RequestBody.json(try await RequestBody.bytes(request, limit: limits.maxBodyBytes), limits: limits)
 /// ```
 enum RequestBody {
     /// Reads the whole body into `request` (so handlers get it from memory): 413 when it is larger
-    /// than `maxBodyBytes`, 408 when it has not all arrived `bodyTimeoutSeconds` after the headers.
-    /// The idle timeout alone would let a client trickle one byte a minute forever.
-    static func collect(_ request: inout Request, limits: RequestLimits) async throws {
+    /// than `maxBodyBytes`, 408 when it has not all arrived `bodyTimeoutSeconds` after the headers
+    /// (the idle timeout alone would let a client trickle one byte a minute forever), 503 when
+    /// the bytes it has sent do not fit `budget`. The budget is charged with the bytes that have
+    /// arrived, not with what `Content-Length` claims: connections that claim 16 MiB and send
+    /// nothing hold nothing. `reservation` counts what was charged, for the caller to give back.
+    static func collect(_ request: inout Request, limits: RequestLimits, budget: ByteBudget, reservation: ByteBudget.Reservation) async throws {
         let limit = limits.maxBodyBytes
         if let length = declaredLength(request), length > limit { throw tooLarge(length, limit) }
         let body = request.body
         let buffer: ByteBuffer? = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
             group.addTask {
-                do { return try await body.collect(upTo: limit) } catch is CancellationError { return nil } catch {
-                    if Task.isCancelled { return nil }
-                    if error is NIOTooManyBytesError { throw tooLarge(nil, limit) }
+                var buffer = ByteBuffer()
+                do {
+                    for try await chunk in body {
+                        guard buffer.readableBytes + chunk.readableBytes <= limit else { throw tooLarge(nil, limit) }
+                        guard reservation.take(chunk.readableBytes, from: budget) else {
+                            throw APIError(.serviceUnavailable, "the server is holding too many request bodies; retry shortly",
+                                           headers: [.retryAfter: "1", .connection: "close"])
+                        }
+                        buffer.writeImmutableBuffer(chunk)
+                    }
+                    return buffer
+                } catch let e as APIError {
+                    throw e
+                } catch {
+                    if error is CancellationError || Task.isCancelled { return nil }
                     throw APIError(.badRequest, "the request body ended before it was complete", headers: [.connection: "close"])
                 }
             }
@@ -61,8 +76,9 @@ enum RequestBody {
     /// Parses JSON after one pass over the bytes has checked that arrays and objects nest at most
     /// `maxJSONDepth` deep (400) and that the parse will cost at most `maxJSONValues` values
     /// (413). Swift's JSONSerialization holds ~75 bytes per number or short string, ~430 per
-    /// array and ~3,000 per object (measured), so an array counts as 6 values and an object as
-    /// 40: 16 MiB of `0,0,0,…` would otherwise take 600 MB, and 100,000 tiny objects 300 MB.
+    /// array, ~3,000 per object and ~200 more per object member (measured), so an array counts
+    /// as 6 values, an object as 40 and each `key:` as 3 more: 16 MiB of `0,0,0,…` would otherwise
+    /// take 600 MB, 100,000 tiny objects 300 MB, and one object of 990,000 keys 200 MB.
     static func json(_ bytes: some Collection<UInt8>, limits: RequestLimits) throws -> Any {
         var depth = 0, cost = 1, inString = false, escaped = false
         for b in bytes {
@@ -78,10 +94,11 @@ enum RequestBody {
                 if depth > limits.maxJSONDepth { throw PredictionError.invalid("JSON nests deeper than \(limits.maxJSONDepth) levels") }
             case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
             case UInt8(ascii: ","): cost += 1
+            case UInt8(ascii: ":"): cost += 3
             default: continue
             }
             if cost > limits.maxJSONValues {
-                throw PredictionError.tooLarge("the JSON body holds more than \(limits.maxJSONValues) values (MAX_JSON_VALUES; an array counts 6, an object 40); send large tensors with the binary tensor extension")
+                throw PredictionError.tooLarge("the JSON body holds more than \(limits.maxJSONValues) values (MAX_JSON_VALUES; an array counts 6, an object 40, a key 3); send large tensors with the binary tensor extension")
             }
         }
         do {

@@ -124,7 +124,7 @@ public enum ServerInfo {
 
 extension RequestLimits {
     /// `MAX_BODY_BYTES`, `BODY_TIMEOUT_SECONDS`, `MAX_ROWS_PER_REQUEST`, `MAX_IMAGE_PIXELS`,
-    /// `MAX_REQUEST_PIXELS`, `MAX_IMAGE_ASPECT_RATIO`, `MAX_JSON_VALUES`.
+    /// `MAX_REQUEST_PIXELS`, `MAX_IMAGE_ASPECT_RATIO`, `MAX_DECODE_BYTES`, `MAX_JSON_VALUES`.
     init(_ settings: Settings) throws {
         self.init()
         maxBodyBytes = try settings.int("MAX_BODY_BYTES", maxBodyBytes, 1...(1 << 30))
@@ -133,6 +133,7 @@ extension RequestLimits {
         maxImagePixels = try settings.int("MAX_IMAGE_PIXELS", maxImagePixels, 1...1_000_000_000)
         maxRequestPixels = try settings.int("MAX_REQUEST_PIXELS", maxRequestPixels, 1...10_000_000_000)
         maxAspectRatio = try settings.int("MAX_IMAGE_ASPECT_RATIO", maxAspectRatio, 1...100_000)
+        maxDecodeBytes = try settings.int("MAX_DECODE_BYTES", maxDecodeBytes, (1 << 20)...(1 << 40))
         maxJSONValues = try settings.int("MAX_JSON_VALUES", maxJSONValues, 1...100_000_000)
     }
 }

@@ -82,7 +82,8 @@ enum V2Output {
     /// a list repeating it 100,000 times would otherwise multiply the response.
     static func requests(_ req: [String: Any], output: String) throws -> [Request] {
         let binaryAll = ((req["parameters"] as? [String: Any])?["binary_data_output"] as? Bool) ?? false
-        guard let list = req["outputs"] else { return [Request(classification: nil, binary: binaryAll)] }
+        // No list, or an empty one: the model's output, as Triton answers.
+        guard let list = req["outputs"], (list as? [Any])?.isEmpty != true else { return [Request(classification: nil, binary: binaryAll)] }
         guard let specs = list as? [[String: Any]], specs.count <= 1 else {
             throw PredictionError.invalid("\"outputs\" must list the model's output '\(output)' at most once")
         }

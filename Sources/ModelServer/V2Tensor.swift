@@ -50,7 +50,7 @@ enum V2Tensor {
         guard let size = numericTypes[datatype] else { throw PredictionError.invalid("datatype \(datatype) is not numeric") }
         guard bytes.count % size == 0 else { throw PredictionError.invalid("binary data of \(bytes.count) bytes is not a whole number of \(datatype) elements") }
         let raw = Array(bytes)
-        return raw.withUnsafeBytes { r -> [Double] in
+        return try raw.withUnsafeBytes { r -> [Double] in
             let n = raw.count / size
             switch datatype {
             case "FP32": return (0..<n).map { Double(r.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self)) }
@@ -59,8 +59,14 @@ enum V2Tensor {
             case "INT32": return (0..<n).map { Double(r.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
             case "UINT8", "BOOL": return raw.map(Double.init)
             case "INT8": return raw.map { Double(Int8(bitPattern: $0)) }
+            case "INT16": return (0..<n).map { Double(r.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self)) }
+            case "UINT16": return (0..<n).map { Double(r.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) }
+            case "UINT32": return (0..<n).map { Double(r.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
+            case "UINT64": return (0..<n).map { Double(r.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
             case "FP16": return (0..<n).map { Double(Float(Float16(bitPattern: r.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))) }
-            default: return (0..<n).map { _ in Double.nan }
+            // bfloat16 is the upper half of a float32.
+            case "BF16": return (0..<n).map { Double(Float(bitPattern: UInt32(r.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) << 16)) }
+            default: throw PredictionError.invalid("datatype \(datatype) is not supported in binary data")
             }
         }
     }

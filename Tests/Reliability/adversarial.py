@@ -941,6 +941,178 @@ def idle_connections(port):
     return result
 
 
+# --- found by an attacker's review after the first round of fixes ------------------------------
+# (Each was answered, but took more memory, CPU or capacity than a request may.)
+
+def cached(name, make):
+    """Bytes made once and kept under .cache/adversarial (large images take seconds to encode)."""
+    path = os.path.join(CACHE, name)
+    if not os.path.exists(path):
+        os.makedirs(CACHE, exist_ok=True)
+        with open(path + ".tmp", "wb") as f:
+            f.write(make())
+        os.replace(path + ".tmp", path)
+    return open(path, "rb").read()
+
+
+def gradient_6300():
+    from PIL import Image
+    import numpy as np
+    x = np.linspace(0, 255, 6300, dtype=np.float32)
+    g = (np.add.outer(x, x) / 2).astype(np.uint8)
+    return Image.fromarray(np.stack([g, g[::-1], g.T], -1), "RGB")
+
+
+def progressive_cmyk():
+    return cached("progressive-cmyk-6300.jpg", lambda: encode(gradient_6300().convert("CMYK"), "JPEG", progressive=True, quality=50))
+
+
+def progressive_444():
+    return cached("progressive-444-6300.jpg", lambda: encode(gradient_6300(), "JPEG", progressive=True, subsampling=0, quality=50))
+
+
+def exif6_tall():
+    def make():
+        from PIL import Image
+        import numpy as np
+        x = np.linspace(0, 255, 19600, dtype=np.float32).astype(np.uint8)
+        im = Image.fromarray(np.repeat(x[:, None, None], 2040, axis=1).repeat(3, axis=2), "RGB")
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        return encode(im, "JPEG", quality=50, exif=exif.tobytes())
+    return cached("exif6-2040x19600.jpg", make)
+
+
+def adam7_rgba16_png(w, h):
+    c = zlib.compressobj(9)
+    out = []
+    for x0, y0, dx, dy in [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]:
+        pw, ph = (w - x0 + dx - 1) // dx, (h - y0 + dy - 1) // dy
+        out += [c.compress(b"\x04" + bytes(pw * 8)) for _ in range(ph)]
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 6, 0, 0, 1))
+            + png_chunk(b"IDAT", b"".join(out) + c.flush()) + png_chunk(b"IEND", b""))
+
+
+def at_once(port, count, send):
+    """`count` requests sent together; the answers' statuses in the summary, the worst one returned."""
+    answers = [None] * count
+    threads = [threading.Thread(target=lambda k=k: answers.__setitem__(k, send(port))) for k in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    worst = max(answers, key=lambda a: (a.status == 0, a.status))
+    worst.summary = "statuses " + ",".join(str(a.status) for a in answers)
+    return worst
+
+
+def server_pid(port):
+    """The model-server listening on `port` (found by its command line)."""
+    for pid in os.listdir("/proc"):
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in cmd and str(port).encode() in cmd:
+            return int(pid)
+    raise RuntimeError(f"no server on port {port}")
+
+
+def rss_mb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@case((200, 413), "progressive CMYK JPEG 6300×6300 (644 KB): libjpeg's whole-image coefficient buffer is 320 MB")
+def jpeg_progressive_cmyk(port):
+    return classify(port, progressive_cmyk(), "image/jpeg")
+
+
+@case((200, 413), "progressive 4:4:4 JPEG 6300×6300 (495 KB): a 240 MB coefficient buffer")
+def jpeg_progressive_444(port):
+    return classify(port, progressive_444(), "image/jpeg")
+
+
+@case((200, 413), "2040×19600 JPEG with EXIF orientation 6: decoded whole (shorter side < 2048), then turned")
+def jpeg_exif6_tall(port):
+    return classify(port, exif6_tall(), "image/jpeg")
+
+
+@case((200, 413), "two progressive CMYK 6300×6300 JPEGs at once (decoding runs on two threads)")
+def jpeg_progressive_cmyk_twice(port):
+    return at_once(port, 2, lambda p: classify(p, progressive_cmyk(), "image/jpeg"))
+
+
+@case((400, 413), "one JSON object of 990,000 distinct keys (9.8 MB): ~200 bytes per parsed key")
+def json_990000_keys(port):
+    return post_json(port, V2, raw=b"{" + b",".join(b'"%x":1' % i for i in range(990000)) + b',"inputs":[]}')
+
+
+@case((400, 413), "31 bodies of 20,000 small objects each (under MAX_JSON_VALUES, so parsed): the RSS must come back down afterwards")
+def json_small_objects_repeated(port):
+    pid = server_pid(port)
+    before = rss_mb(pid)
+    body = b'{"x":[' + b",".join([b'{"%x":1}' % i for i in range(20000)]) + b'],"inputs":[]}'
+    for _ in range(30):
+        post_json(port, V2, raw=body)
+    answer = post_json(port, V2, raw=body)
+    time.sleep(0.5)
+    after = rss_mb(pid)
+    answer.summary = f"RSS {before:.0f} MB before, {after:.0f} MB after"
+    if after > before + 40:
+        answer.problem = f"RSS stayed {after - before:.0f} MB higher after the requests ({before:.0f} -> {after:.0f} MB)"
+    return answer
+
+
+@case((200, 413), "32 interlaced 16-bit RGBA PNGs of 3.1 M pixels each (30 KB each): 3.6 s of CPU when counted as plain pixels")
+def png_adam7_rgba16_32(port):
+    img = b64(adam7_rgba16_png(2040, 1530))
+    return post_json(port, V2, {"inputs": [v2_input([32], "BYTES", [img] * 32)]})
+
+
+@case(200, "four idle connections claiming 16 MiB bodies, then a normal photo: it is served")
+def body_claimers_then_photo(port):
+    socks = []
+    try:
+        for _ in range(4):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(request("POST", CLASSIFY, {"Content-Type": "image/jpeg", "Content-Length": 16 << 20}, None) + b"A")
+            socks.append(s)
+        time.sleep(0.3)
+        return classify(port, open(PHOTO, "rb").read(), "image/jpeg")
+    finally:
+        for s in socks:
+            s.close()
+
+
+@case(200, "V2 binary UINT16 tensor [1,3,224,224]", check=lambda a: None if b"FP32" in a.body else "no FP32 output")
+def v2_binary_uint16(port):
+    headers, body = v2_binary({"inputs": [{"name": "input", "shape": [1, 3, 224, 224], "datatype": "UINT16",
+                                           "parameters": {"binary_data_size": 3 * 224 * 224 * 2}}]}, bytes(3 * 224 * 224 * 2))
+    return one(port, "POST", V2, headers, body)
+
+
+@case(200, "V2 binary BF16 tensor [1,3,224,224]", check=lambda a: None if b"FP32" in a.body else "no FP32 output")
+def v2_binary_bf16(port):
+    headers, body = v2_binary({"inputs": [{"name": "input", "shape": [1, 3, 224, 224], "datatype": "BF16",
+                                           "parameters": {"binary_data_size": 3 * 224 * 224 * 2}}]}, b"\x80\x3f" * (3 * 224 * 224))
+    return one(port, "POST", V2, headers, body)
+
+
+@case(200, "V2 with an empty outputs list: the model's output, as Triton answers",
+      check=lambda a: None if b'"logits"' in a.body else "no logits output")
+def v2_outputs_empty(port):
+    return post_json(port, V2, {"inputs": [v2_image_input()], "outputs": []})
+
+
+@case(400, "V2 Inference-Header-Content-Length '+5'")
+def v2_header_length_plus(port):
+    headers, body = v2_binary({"inputs": [v2_image_input()]}, b"", header_value="+5")
+    return one(port, "POST", V2, headers, body)
+
+
 # --- the second server: API keys, BODY_TIMEOUT_SECONDS=2, IDLE_TIMEOUT_SECONDS=3 -------------------------
 
 @case(401, "prediction without an API key (server with API_KEYS)", server="aux")
