@@ -6,7 +6,7 @@ enum OpenAPIDocument {
  "openapi": "3.1.0",
  "info": {
   "title": "swift-model-server",
-  "version": "0.1.0",
+  "version": "\#(ServerInfo.version)",
   "description": "An ONNX image classifier over HTTP: the original Flask app's contract, KServe V1 and the Open Inference Protocol (V2)."
  },
  "paths": {
@@ -144,7 +144,10 @@ enum OpenAPIDocument {
     },
     "security": [
      {
-      "apiKey": []
+      "bearerAuth": []
+     },
+     {
+      "apiKeyHeader": []
      },
      {}
     ]
@@ -189,7 +192,10 @@ enum OpenAPIDocument {
     },
     "security": [
      {
-      "apiKey": []
+      "bearerAuth": []
+     },
+     {
+      "apiKeyHeader": []
      },
      {}
     ]
@@ -256,7 +262,10 @@ enum OpenAPIDocument {
     },
     "security": [
      {
-      "apiKey": []
+      "bearerAuth": []
+     },
+     {
+      "apiKeyHeader": []
      },
      {}
     ]
@@ -338,7 +347,10 @@ enum OpenAPIDocument {
     },
     "security": [
      {
-      "apiKey": []
+      "bearerAuth": []
+     },
+     {
+      "apiKeyHeader": []
      },
      {}
     ]
@@ -399,7 +411,10 @@ enum OpenAPIDocument {
     },
     "security": [
      {
-      "apiKey": []
+      "bearerAuth": []
+     },
+     {
+      "apiKeyHeader": []
      },
      {}
     ]
@@ -462,7 +477,10 @@ enum OpenAPIDocument {
     },
     "security": [
      {
-      "apiKey": []
+      "bearerAuth": []
+     },
+     {
+      "apiKeyHeader": []
      },
      {}
     ]
@@ -495,7 +513,10 @@ enum OpenAPIDocument {
     },
     "security": [
      {
-      "apiKey": []
+      "bearerAuth": []
+     },
+     {
+      "apiKeyHeader": []
      },
      {}
     ]
@@ -564,7 +585,10 @@ enum OpenAPIDocument {
     },
     "security": [
      {
-      "apiKey": []
+      "bearerAuth": []
+     },
+     {
+      "apiKeyHeader": []
      },
      {}
     ]
@@ -831,6 +855,7 @@ enum OpenAPIDocument {
        "FP16",
        "FP32",
        "FP64",
+       "BF16",
        "BYTES"
       ]
      },
@@ -937,10 +962,16 @@ enum OpenAPIDocument {
    }
   },
   "securitySchemes": {
-   "apiKey": {
+   "bearerAuth": {
     "type": "http",
     "scheme": "bearer",
-    "description": "Only when the server runs with API_KEYS or API_KEYS_FILE; X-API-Key: KEY is accepted too. Probes, metadata and /metrics stay open."
+    "description": "An API key as `Authorization: Bearer KEY`, only when the server runs with API_KEYS or API_KEYS_FILE. Probes, server metadata, /openapi.json and /metrics stay open."
+   },
+   "apiKeyHeader": {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-API-Key",
+    "description": "The same API key as `X-API-Key: KEY`."
    }
   }
  }
