@@ -15,7 +15,6 @@ let fuzzTargets: [Target] = Context.environment["MODEL_SERVER_FUZZ"] == nil ? []
             "ModelServer", "ModelRuntime",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ],
         path: "Fuzz/Request"

@@ -1,6 +1,5 @@
 import CSpng
 import CTurboJPEG
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,27 +32,23 @@ public struct ImageDecoder: Sendable {
     public var maxAspectRatio: Int
     /// The most memory one image may take while it is decoded: the decoded pixels, a turned
     /// copy for EXIF orientations 5–8, the CMYK buffer, and a progressive JPEG's whole-image DCT
-    /// coefficients (2 bytes per component per pixel, whatever the output scale). Estimated from
-    /// the headers and refused before decoding; libjpeg's own large buffers are capped at the
-    /// same figure through its `JPEGMEM` setting (set once per process, unless already set).
+    /// coefficients (2 bytes per sample, whatever the output scale). Estimated from the headers
+    /// and refused before decoding; ``capLibjpegMemory(_:)`` caps what the estimate misses.
     public var maxDecodeBytes: Int
 
     public init(maxPixels: Int = 40_000_000, maxAspectRatio: Int = 20, maxDecodeBytes: Int = 128 << 20) {
         self.maxPixels = maxPixels
         self.maxAspectRatio = maxAspectRatio
         self.maxDecodeBytes = maxDecodeBytes
-        Self.capLibjpeg(maxDecodeBytes)
     }
 
-    /// libjpeg-turbo reads `JPEGMEM` (in units of 1000 bytes) whenever a decompressor is made;
-    /// above it, decoding fails ("Backing store not supported") instead of allocating more.
-    private static let capOnce = Mutex<Bool>(false)
-    private static func capLibjpeg(_ bytes: Int) {
-        capOnce.withLock { done in
-            guard !done else { return }
-            done = true
-            setenv("JPEGMEM", String(max(1, bytes / 1000)), 0)
-        }
+    /// Caps libjpeg-turbo's large buffers for the whole process: libjpeg reads `JPEGMEM` (in
+    /// units of 1000 bytes) whenever a decompressor is made, and fails a decode that would need
+    /// more ("Backing store not supported") instead of allocating it. A safety net under the
+    /// header estimate; call it once at start-up, before any decoding thread runs (the
+    /// environment is not safe to change while other threads read it).
+    public static func capLibjpegMemory(_ bytes: Int) {
+        setenv("JPEGMEM", String(max(1, bytes / 1000)), 0)
     }
 
     /// Width and height from the header alone, checked against the limits; no pixel is decoded.
@@ -103,13 +98,13 @@ public struct ImageDecoder: Sendable {
         }
     }
 
-    private func jpegHeader(_ handle: tjhandle, _ data: [UInt8]) throws -> (size: (Int, Int), colorspace: Int32) {
+    private func jpegHeader(_ handle: tjhandle, _ data: [UInt8]) throws -> (size: (Int, Int), colorspace: Int32, subsampling: Int32) {
         var w: Int32 = 0, h: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
         guard tjDecompressHeader3(handle, data, UInt(data.count), &w, &h, &subsampling, &colorspace) == 0 else {
             throw ImageError.corrupt(String(cString: tjGetErrorStr2(handle)))
         }
         try checkSize(Int(w), Int(h))
-        return ((Int(w), Int(h)), colorspace)
+        return ((Int(w), Int(h)), colorspace, subsampling)
     }
 
     private func pngHeader(_ ctx: OpaquePointer, _ data: [UInt8]) throws -> spng_ihdr {
@@ -133,7 +128,7 @@ public struct ImageDecoder: Sendable {
     private func decodeJPEG(_ data: [UInt8], minShorterSide: Int?, orientation: Int) throws -> RGBImage {
         guard let handle = tjInitDecompress() else { throw ImageError.corrupt("cannot create a JPEG decoder") }
         defer { tjDestroy(handle) }
-        let ((w, h), colorspace) = try jpegHeader(handle, data)
+        let ((w, h), colorspace, subsampling) = try jpegHeader(handle, data)
         var (sw, sh) = (w, h)
         if let target = minShorterSide {
             for denom in [8, 4, 2] {
@@ -146,8 +141,15 @@ public struct ImageDecoder: Sendable {
         }
         let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
         let channels = cmyk ? 4 : 3
+        // A progressive frame's coefficients: 2 bytes per sample, the chroma planes subsampled.
         let frame = JPEGMarkers.frame(data)
-        let coefficients = frame?.progressive == true ? w * h * max(frame?.components ?? 3, 1) * 2 : 0
+        let samplesPerPixel: Double = switch (frame?.components ?? 3, subsampling) {
+        case (1, _), (_, Int32(TJSAMP_GRAY.rawValue)): 1
+        case (3, Int32(TJSAMP_420.rawValue)), (3, Int32(TJSAMP_411.rawValue)): 1.5
+        case (3, Int32(TJSAMP_422.rawValue)), (3, Int32(TJSAMP_440.rawValue)): 2
+        case (let n, _): Double(max(n, 1))
+        }
+        let coefficients = frame?.progressive == true ? Int(Double(w * h) * samplesPerPixel) * 2 : 0
         try checkMemory(sw * sh * (cmyk ? 4 + 3 : 3) + (Orientation.needsCopy(orientation) ? sw * sh * 3 : 0) + coefficients, width: w, height: h)
         var raw = [UInt8](repeating: 0, count: sw * sh * channels)
         let format = cmyk ? TJPF_CMYK : TJPF_RGB

@@ -79,9 +79,25 @@ public final class ModelHost: Service, Sendable {
     }
 
     public func run() async throws {
+        await load()
+        try? await gracefulShutdown()
+        state.withLock {
+            if case .ready(let s) = $0 { $0 = .draining(s) } else { $0 = .stopping }
+        }
+        drain.begin()
+        logger.info("shutting down: readiness is now false; serving until requests stop arriving")
+        // Leave the last part of the drain timeout to the requests still in flight.
+        let timeout = max(configuration.drainTimeoutSeconds - 5, configuration.drainTimeoutSeconds / 2)
+        await drain.waitUntilQuiet(quiet: configuration.drainQuietSeconds, minimum: configuration.readinessGraceSeconds, timeout: timeout)
+        logger.info("drained: closing the listener and idle connections")
+    }
+
+    /// Verifies, loads and warms up the model; then the host is ready (or has failed, and says
+    /// why). `run()` does this first; harnesses that need no lifecycle (the fuzzer) call it alone.
+    public func load() async {
         let start = ContinuousClock.now
         do {
-            let classifier = try await Self.load(configuration)
+            let classifier = try await Self.loadClassifier(configuration)
             let predictor = Predictor(classifier: classifier, batching: configuration.batching, limits: configuration.limits, metrics: metrics.predictor)
             let m = classifier.directory.manifest
             metrics.modelInfo(name: m.name, version: m.version, sha256: m.artifact.sha256)
@@ -95,20 +111,10 @@ public final class ModelHost: Service, Sendable {
             logger.error("model failed to load", metadata: ["error": "\(error)"])
             // Stay up: liveness holds, readiness reports the failure.
         }
-        try? await gracefulShutdown()
-        state.withLock {
-            if case .ready(let s) = $0 { $0 = .draining(s) } else { $0 = .stopping }
-        }
-        drain.begin()
-        logger.info("shutting down: readiness is now false; serving until requests stop arriving")
-        // Leave the last part of the drain timeout to the requests still in flight.
-        let timeout = max(configuration.drainTimeoutSeconds - 5, configuration.drainTimeoutSeconds / 2)
-        await drain.waitUntilQuiet(quiet: configuration.drainQuietSeconds, minimum: configuration.readinessGraceSeconds, timeout: timeout)
-        logger.info("drained: closing the listener and idle connections")
     }
 
     /// Verifies, loads and warms up off the cooperative thread pool.
-    static func load(_ configuration: ServerConfiguration) async throws -> Classifier {
+    static func loadClassifier(_ configuration: ServerConfiguration) async throws -> Classifier {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Result {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ModelEngine
+import ImagePipeline
 import ModelServer
 
 /// `model-server`: serve a model over HTTP, or classify images from the command line.
@@ -46,6 +47,7 @@ struct Serve: AsyncParsableCommand {
         // large free, after which a large request's memory stayed with the process for good.
         _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD, <malloc.h> */, 256 << 10)
         #endif
+        ImageDecoder.capLibjpegMemory(config.limits.maxDecodeBytes)
         if let host { config.host = host }
         if let port { config.port = port }
         if let modelDir { config.modelDirectory = URL(fileURLWithPath: modelDir) }

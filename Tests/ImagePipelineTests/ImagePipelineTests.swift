@@ -51,4 +51,19 @@ struct ImagePipelineTests {
         #expect(throws: ImageError.self) { try ImageDecoder().decode(Array(jpeg.prefix(2000))) }
         #expect(throws: ImageError.tooLarge(width: 600, height: 400, limit: 1000)) { try ImageDecoder(maxPixels: 1000).decode(jpeg) }
     }
+
+    @Test("limits are checked from the headers, before a pixel is decoded")
+    func limitsFromHeaders() throws {
+        let url = Self.images.appendingPathComponent("coffee.jpg")
+        try #require(FileManager.default.fileExists(atPath: url.path), "test images are missing: run `make test-data`")
+        let jpeg = try [UInt8](Data(contentsOf: url))
+        // 600×400 RGB decodes to 720,000 bytes.
+        #expect(throws: ImageError.decodeMemory(width: 600, height: 400, bytes: 720_000, limit: 500_000)) {
+            try ImageDecoder(maxDecodeBytes: 500_000).decode(jpeg)
+        }
+        #expect(throws: ImageError.aspectRatio(width: 600, height: 400, limit: 1)) { try ImageDecoder(maxAspectRatio: 1).decode(jpeg) }
+        let header = try ImageDecoder().header(of: jpeg)
+        #expect(header.width == 600 && header.height == 400 && header.decodeWork == 240_000)
+        #expect(ImageError.decodeMemory(width: 1, height: 1, bytes: 2, limit: 1).exceedsLimit && !ImageError.empty.exceedsLimit)
+    }
 }

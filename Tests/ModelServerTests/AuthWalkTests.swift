@@ -76,14 +76,8 @@ struct AuthWalkTests {
 /// whether the response says `Connection: close`. With `keepAlive` false the request asks for the
 /// connection to be closed itself.
 func rawRequest(port: Int, method: String, target: String, headers: [String] = [], keepAlive: Bool = false) throws -> (status: Int, connectionClose: Bool) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = try rawConnection(port: port)
     defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = in_port_t(UInt16(port).bigEndian)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    guard connected == 0 else { throw URLError(.cannotConnectToHost) }
     var timeout = timeval(tv_sec: 10, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     let head = (["\(method) \(target) HTTP/1.1", "Host: 127.0.0.1", "Content-Type: image/jpeg", "Content-Length: 0"] + (keepAlive ? [] : ["Connection: close"]) + headers)

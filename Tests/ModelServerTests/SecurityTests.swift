@@ -122,14 +122,8 @@ struct SlowClientTests {
     func slowloris() async throws {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("no-model-\(UUID().uuidString)")
         try await withTestServer(modelDirectory: empty, configure: { $0.idleTimeoutSeconds = 1 }) { base, _ in
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = try rawConnection(port: base.port!)
             defer { close(fd) }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = in_port_t(UInt16(base.port!).bigEndian)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            try #require(ok == 0)
             _ = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".withCString { send(fd, $0, strlen($0), 0) }
             #expect(try await http("GET", base).text == "Healthy", "another client is served while one stalls")
             var timeout = timeval(tv_sec: 5, tv_usec: 0)
@@ -146,14 +140,8 @@ struct SlowClientTests {
     func headerTrickle() async throws {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("no-model-\(UUID().uuidString)")
         try await withTestServer(modelDirectory: empty, configure: { $0.idleTimeoutSeconds = 1 }) { base, _ in
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = try rawConnection(port: base.port!)
             defer { close(fd) }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = in_port_t(UInt16(base.port!).bigEndian)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            try #require(ok == 0)
             signal(SIGPIPE, SIG_IGN)
             // One byte every 200 ms: each byte would restart a per-byte idle timer.
             let start = Date()

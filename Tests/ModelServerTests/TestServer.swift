@@ -148,3 +148,18 @@ func jsonObject(_ data: Data) -> [String: Any] { ((try? JSONSerialization.jsonOb
 extension Paths {
     static var binary: URL { debugBinary("model-server") }
 }
+
+/// A TCP connection to 127.0.0.1:`port`, as a socket the caller closes.
+func rawConnection(port: Int) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard ok == 0 else {
+        close(fd)
+        throw URLError(.cannotConnectToHost)
+    }
+    return fd
+}
