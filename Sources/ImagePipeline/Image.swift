@@ -22,8 +22,9 @@ public enum ImageError: Error, Sendable, Equatable, CustomStringConvertible {
     case tooLarge(width: Int, height: Int, limit: Int)
     /// The longer side is more than `limit` times the shorter (checked before decoding).
     case aspectRatio(width: Int, height: Int, limit: Int)
-    /// Decoding would take more than `limit` bytes (estimated from the headers, before decoding).
-    case decodeMemory(width: Int, height: Int, bytes: Int, limit: Int)
+    /// Decoding would take more than `limit` bytes: `bytes` as estimated from the headers before
+    /// decoding, or nil when libjpeg reached its own cap (`JPEGMEM`) while decoding.
+    case decodeMemory(width: Int, height: Int, bytes: Int?, limit: Int)
 
     /// The image is well formed but exceeds a limit (an HTTP server answers 413, not 400).
     public var exceedsLimit: Bool {
@@ -40,8 +41,10 @@ public enum ImageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .corrupt(let why): "the image is corrupt or truncated: \(why)"
         case .tooLarge(let w, let h, let limit): "the image is \(w)×\(h) pixels, more than the limit of \(limit)"
         case .aspectRatio(let w, let h, let limit): "the image is \(w)×\(h) pixels: one side is more than \(limit) times the other"
-        case .decodeMemory(let w, let h, let bytes, let limit):
+        case .decodeMemory(let w, let h, let bytes?, let limit):
             "decoding this \(w)×\(h) image would take \(bytes / 1_000_000) MB, more than the limit of \(limit / 1_000_000) MB"
+        case .decodeMemory(let w, let h, nil, _):
+            "decoding this \(w)×\(h) image needs more memory than the decoder is allowed (JPEGMEM)"
         }
     }
 }

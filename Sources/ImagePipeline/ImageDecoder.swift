@@ -157,7 +157,7 @@ public struct ImageDecoder: Sendable {
         guard status == 0 else {
             let why = String(cString: tjGetErrorStr2(handle))
             // JPEGMEM's cap reached: a buffer our estimate did not foresee.
-            if why.contains("Backing store") { throw ImageError.decodeMemory(width: w, height: h, bytes: maxDecodeBytes + 1, limit: maxDecodeBytes) }
+            if why.contains("Backing store") { throw ImageError.decodeMemory(width: w, height: h, bytes: nil, limit: maxDecodeBytes) }
             throw ImageError.corrupt(why)
         }
         if cmyk {

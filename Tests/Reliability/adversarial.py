@@ -57,7 +57,8 @@ V2 = f"/v2/models/{MODEL}/infer"
 PREDICT = f"/v1/models/{MODEL}:predict"
 MIB = 1 << 20
 ALL_4XX = frozenset(range(400, 500))
-AUX_ENV = {"API_KEYS": "secret", "BODY_TIMEOUT_SECONDS": "2", "IDLE_TIMEOUT_SECONDS": "3"}
+# JPEGMEM: libjpeg's own memory cap (1 MB here), the safety net under MAX_DECODE_BYTES' estimate.
+AUX_ENV = {"API_KEYS": "secret", "BODY_TIMEOUT_SECONDS": "2", "IDLE_TIMEOUT_SECONDS": "3", "JPEGMEM": "1000"}
 BODY_TIMEOUT_S = 2.0
 CACHE = os.path.join(ROOT, ".cache", "adversarial")
 
@@ -1113,7 +1114,7 @@ def v2_header_length_plus(port):
     return one(port, "POST", V2, headers, body)
 
 
-# --- the second server: API keys, BODY_TIMEOUT_SECONDS=2, IDLE_TIMEOUT_SECONDS=3 -------------------------
+# --- the second server: API keys, BODY_TIMEOUT_SECONDS=2, IDLE_TIMEOUT_SECONDS=3, JPEGMEM=1000 ----------
 
 @case(401, "prediction without an API key (server with API_KEYS)", server="aux")
 def auth_missing_key(port):
@@ -1140,6 +1141,13 @@ def body_trickle(port):
 def body_stalled(port):
     head = request("POST", CLASSIFY, {"Content-Type": "image/png", "Content-Length": 100000, "X-API-Key": "secret"}, None)
     return exchange(port, [head, b"\0" * 100])[0]
+
+
+@case(413, "progressive 2000×1500 JPEG past libjpeg's own cap (JPEGMEM=1000 on this server): refused, not allocated", server="aux")
+def jpeg_past_libjpeg_cap(port):
+    from PIL import Image
+    image = Image.open(PHOTO).convert("RGB").resize((2000, 1500))
+    return one(port, "POST", CLASSIFY, {"Content-Type": "image/jpeg", "X-API-Key": "secret"}, encode(image, "JPEG", progressive=True, quality=80))
 
 
 @case({400, 408, 431}, "request head trickled one byte every 0.25 s (IDLE_TIMEOUT_SECONDS=3): the connection is closed",
