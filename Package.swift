@@ -7,19 +7,22 @@ import PackageDescription
 
 // The libFuzzer targets are built only when asked (`Fuzz/run` sets MODEL_SERVER_FUZZ=1), as
 // Hummingbird gates its benchmarks: other builds do not compile them.
-let fuzzTargets: [Target] = Context.environment["MODEL_SERVER_FUZZ"] == nil ? [] : [
-    .executableTarget(name: "FuzzImage", dependencies: ["ImagePipeline"], path: "Fuzz/Image"),
-    .executableTarget(
-        name: "FuzzRequest",
-        dependencies: [
-            "ModelServer", "ModelRuntime",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-        ],
-        path: "Fuzz/Request"
-    ),
-]
+let fuzzTargets: [Target] =
+    Context.environment["MODEL_SERVER_FUZZ"] == nil
+    ? []
+    : [
+        .executableTarget(name: "FuzzImage", dependencies: ["ImagePipeline"], path: "Fuzz/Image"),
+        .executableTarget(
+            name: "FuzzRequest",
+            dependencies: [
+                "ModelServer", "ModelRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Fuzz/Request"
+        ),
+    ]
 
 let package = Package(
     name: "swift-model-server",

@@ -10,7 +10,10 @@ public func fuzzImage(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     // Errors are the expected answer to bad input; crashes, leaks and overflows are the bugs.
     guard let image = try? decoder.decode(bytes, minShorterSide: preprocessor.resizeShorter) else { return 0 }
-    precondition(image.width > 0 && image.height > 0 && image.pixels.count == 3 * image.width * image.height, "decoder returned \(image.width)×\(image.height), \(image.pixels.count) bytes")
+    precondition(
+        image.width > 0 && image.height > 0 && image.pixels.count == 3 * image.width * image.height,
+        "decoder returned \(image.width)×\(image.height), \(image.pixels.count) bytes"
+    )
     let tensor = preprocessor.tensor(from: image)
     precondition(tensor.allSatisfy { $0.isFinite && abs($0) <= 1.0001 }, "preprocessing produced values outside [-1, 1]")
     return 0

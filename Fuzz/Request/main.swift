@@ -56,8 +56,10 @@ final class Harness: @unchecked Sendable {
         if route.contentType == nil, input.count >= 3 {
             headers[HTTPField.Name("Inference-Header-Content-Length")!] = String(Int(input[1]) | Int(input[2]) << 8)
         }
-        let request = Request(head: HTTPRequest(method: .post, scheme: "http", authority: "localhost", path: route.path, headerFields: headers),
-                              body: RequestBody(buffer: ByteBuffer(bytes: input.dropFirst(3))))
+        let request = Request(
+            head: HTTPRequest(method: .post, scheme: "http", authority: "localhost", path: route.path, headerFields: headers),
+            body: RequestBody(buffer: ByteBuffer(bytes: input.dropFirst(3)))
+        )
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var status = HTTPResponse.Status.internalServerError
         let (responder, context) = (self.responder, self.context)

@@ -1,5 +1,6 @@
 import CSpng
 import CTurboJPEG
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -99,7 +100,10 @@ public struct ImageDecoder: Sendable {
     }
 
     private func jpegHeader(_ handle: tjhandle, _ data: [UInt8]) throws -> (size: (Int, Int), colorspace: Int32, subsampling: Int32) {
-        var w: Int32 = 0, h: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
+        var w: Int32 = 0
+        var h: Int32 = 0
+        var subsampling: Int32 = 0
+        var colorspace: Int32 = 0
         guard tjDecompressHeader3(handle, data, UInt(data.count), &w, &h, &subsampling, &colorspace) == 0 else {
             throw ImageError.corrupt(String(cString: tjGetErrorStr2(handle)))
         }
@@ -143,17 +147,28 @@ public struct ImageDecoder: Sendable {
         let channels = cmyk ? 4 : 3
         // A progressive frame's coefficients: 2 bytes per sample, the chroma planes subsampled.
         let frame = JPEGMarkers.frame(data)
-        let samplesPerPixel: Double = switch (frame?.components ?? 3, subsampling) {
-        case (1, _), (_, Int32(TJSAMP_GRAY.rawValue)): 1
-        case (3, Int32(TJSAMP_420.rawValue)), (3, Int32(TJSAMP_411.rawValue)): 1.5
-        case (3, Int32(TJSAMP_422.rawValue)), (3, Int32(TJSAMP_440.rawValue)): 2
-        case (let n, _): Double(max(n, 1))
-        }
+        let samplesPerPixel: Double =
+            switch (frame?.components ?? 3, subsampling) {
+            case (1, _), (_, Int32(TJSAMP_GRAY.rawValue)): 1
+            case (3, Int32(TJSAMP_420.rawValue)), (3, Int32(TJSAMP_411.rawValue)): 1.5
+            case (3, Int32(TJSAMP_422.rawValue)), (3, Int32(TJSAMP_440.rawValue)): 2
+            case (let n, _): Double(max(n, 1))
+            }
         let coefficients = frame?.progressive == true ? Int(Double(w * h) * samplesPerPixel) * 2 : 0
         try checkMemory(sw * sh * (cmyk ? 4 + 3 : 3) + (Orientation.needsCopy(orientation) ? sw * sh * 3 : 0) + coefficients, width: w, height: h)
         var raw = [UInt8](repeating: 0, count: sw * sh * channels)
         let format = cmyk ? TJPF_CMYK : TJPF_RGB
-        let status = tjDecompress2(handle, data, UInt(data.count), &raw, Int32(sw), 0, Int32(sh), format.rawValue, TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS)
+        let status = tjDecompress2(
+            handle,
+            data,
+            UInt(data.count),
+            &raw,
+            Int32(sw),
+            0,
+            Int32(sh),
+            format.rawValue,
+            TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS
+        )
         guard status == 0 else {
             let why = String(cString: tjGetErrorStr2(handle))
             // JPEGMEM's cap reached: a buffer our estimate did not foresee.

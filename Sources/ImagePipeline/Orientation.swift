@@ -18,7 +18,10 @@ enum Orientation {
         guard t.count >= 8 else { return nil }
         let little = t[0] == 0x49
         func u16(_ o: Int) -> Int? { o + 2 <= t.count ? (little ? Int(t[o]) | Int(t[o + 1]) << 8 : Int(t[o]) << 8 | Int(t[o + 1])) : nil }
-        func u32(_ o: Int) -> Int? { guard let a = u16(o), let b = u16(o + 2) else { return nil }; return little ? a | b << 16 : a << 16 | b }
+        func u32(_ o: Int) -> Int? {
+            guard let a = u16(o), let b = u16(o + 2) else { return nil }
+            return little ? a | b << 16 : a << 16 | b
+        }
         guard let ifd = u32(4), let count = u16(ifd) else { return nil }
         for k in 0..<min(count, 256) {
             let entry = ifd + 2 + k * 12
@@ -44,17 +47,21 @@ enum Orientation {
         image.pixels.withUnsafeBufferPointer { src in
             for y in 0..<oh {
                 for x in 0..<ow {
-                    let (sx, sy): (Int, Int) = switch o {
-                    case 2: (w - 1 - x, y)
-                    case 3: (w - 1 - x, h - 1 - y)
-                    case 4: (x, h - 1 - y)
-                    case 5: (y, x)
-                    case 6: (y, h - 1 - x)
-                    case 7: (w - 1 - y, h - 1 - x)
-                    default: (w - 1 - y, x)
-                    }
-                    let s = (sy * w + sx) * 3, d = (y * ow + x) * 3
-                    out[d] = src[s]; out[d + 1] = src[s + 1]; out[d + 2] = src[s + 2]
+                    let (sx, sy): (Int, Int) =
+                        switch o {
+                        case 2: (w - 1 - x, y)
+                        case 3: (w - 1 - x, h - 1 - y)
+                        case 4: (x, h - 1 - y)
+                        case 5: (y, x)
+                        case 6: (y, h - 1 - x)
+                        case 7: (w - 1 - y, h - 1 - x)
+                        default: (w - 1 - y, x)
+                        }
+                    let s = (sy * w + sx) * 3
+                    let d = (y * ow + x) * 3
+                    out[d] = src[s]
+                    out[d + 1] = src[s + 1]
+                    out[d + 2] = src[s + 2]
                 }
             }
         }

@@ -36,13 +36,16 @@ public struct Preprocessor: Sendable {
         let scale = Double(resizeShorter) / Double(min(image.width, image.height))
         let w = max(crop.width, Int((Double(image.width) * scale).rounded(.toNearestOrEven)))
         let h = max(crop.height, Int((Double(image.height) * scale).rounded(.toNearestOrEven)))
-        let left = (w - crop.width) / 2, top = (h - crop.height) / 2
+        let left = (w - crop.width) / 2
+        let top = (h - crop.height) / 2
         let cropped = Resampler.resize(image, width: w, height: h, crop: (left, top, crop.width, crop.height))
         let plane = crop.width * crop.height
         cropped.pixels.withUnsafeBufferPointer { px in
             for c in 0..<3 {
-                let m = mean[c], inv = 1 / std[c]
-                let src = px.baseAddress! + c, dst = buffer.baseAddress! + c * plane
+                let m = mean[c]
+                let inv = 1 / std[c]
+                let src = px.baseAddress! + c
+                let dst = buffer.baseAddress! + c * plane
                 for i in 0..<plane { dst[i] = (Float(src[i &* 3]) - m) * inv }  // &*: no overflow check, so it vectorizes
             }
         }

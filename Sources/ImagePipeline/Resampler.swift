@@ -25,7 +25,8 @@ enum Resampler {
         let filterScale = max(scale, 1)
         let support = 1.0 * filterScale
         let inverse = 1.0 / filterScale
-        var starts: [Int] = [], rows: [[Int32]] = []
+        var starts: [Int] = []
+        var rows: [[Int32]] = []
         starts.reserveCapacity(range.count)
         for i in range {
             let center = (Double(i) + 0.5) * scale
@@ -51,12 +52,19 @@ enum Resampler {
         var vertical: Coefficients?
         if height != image.height {
             let c = coefficients(inSize: image.height, outSize: height, range: crop.y..<(crop.y + crop.height))
-            let first = c.starts[0], last = c.starts[crop.height - 1]
+            let first = c.starts[0]
+            let last = c.starts[crop.height - 1]
             rows = first..<min(image.height, last + c.taps)
             vertical = c
         }
-        let columns = width != image.width
-            ? horizontal(image, rows: rows, coefficients: coefficients(inSize: image.width, outSize: width, range: crop.x..<(crop.x + crop.width)), count: crop.width)
+        let columns =
+            width != image.width
+            ? horizontal(
+                image,
+                rows: rows,
+                coefficients: coefficients(inSize: image.width, outSize: width, range: crop.x..<(crop.x + crop.width)),
+                count: crop.width
+            )
             : copyColumns(image, rows: rows, from: crop.x, count: crop.width)
         guard let vertical else { return columns }
         return verticalPass(columns, firstRow: rows.lowerBound, coefficients: vertical, count: crop.height)
@@ -83,15 +91,22 @@ enum Resampler {
                         for y in rows {
                             let row = src.baseAddress! + y * img.width * 3
                             for x in 0..<count {
-                                var r = half, g = half, b = half
+                                var r = half
+                                var g = half
+                                var b = half
                                 let start = starts[x]
                                 let p = row + start &* 3
                                 let w = weights.baseAddress! + x &* c.taps
                                 for k in 0..<min(c.taps, img.width &- start) {
-                                    let wt = w[k], q = p + k &* 3
-                                    r &+= Int32(q[0]) &* wt; g &+= Int32(q[1]) &* wt; b &+= Int32(q[2]) &* wt
+                                    let wt = w[k]
+                                    let q = p + k &* 3
+                                    r &+= Int32(q[0]) &* wt
+                                    g &+= Int32(q[1]) &* wt
+                                    b &+= Int32(q[2]) &* wt
                                 }
-                                dst[o] = clip8(r); dst[o &+ 1] = clip8(g); dst[o &+ 2] = clip8(b)
+                                dst[o] = clip8(r)
+                                dst[o &+ 1] = clip8(g)
+                                dst[o &+ 2] = clip8(b)
                                 o &+= 3
                             }
                         }

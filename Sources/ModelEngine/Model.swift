@@ -103,7 +103,9 @@ public final class Model: @unchecked Sendable {
                 }
                 for (d, n) in zip(dims, t.shape) {
                     if case .fixed(let want) = d, want != n {
-                        throw ModelError.invalidInput("input '\(spec.name)' must have shape \(dims.map { if case .fixed(let v) = $0 { "\(v)" } else { "?" } }), got \(t.shape)")
+                        throw ModelError.invalidInput(
+                            "input '\(spec.name)' must have shape \(dims.map { if case .fixed(let v) = $0 { "\(v)" } else { "?" } }), got \(t.shape)"
+                        )
                     }
                 }
             }

@@ -1,7 +1,17 @@
 /// The element types a ``Tensor`` can hold (values follow ONNX's `TensorProto.DataType`).
 public enum DataType: Int32, Sendable, CaseIterable, CustomStringConvertible {
-    case float32 = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6, int64 = 7
-    case bool = 9, float16 = 10, float64 = 11, uint32 = 12, uint64 = 13
+    case float32 = 1
+    case uint8 = 2
+    case int8 = 3
+    case uint16 = 4
+    case int16 = 5
+    case int32 = 6
+    case int64 = 7
+    case bool = 9
+    case float16 = 10
+    case float64 = 11
+    case uint32 = 12
+    case uint64 = 13
 
     /// Bytes per element.
     public var size: Int {

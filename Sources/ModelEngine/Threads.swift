@@ -19,7 +19,8 @@ public enum Threads {
             return Swift.max(1, Int((quota / period).rounded(.up)))
         }
         if let q = read("/cpu/cpu.cfs_quota_us").flatMap(Double.init), q > 0,
-           let p = read("/cpu/cpu.cfs_period_us").flatMap(Double.init), p > 0 {
+            let p = read("/cpu/cpu.cfs_period_us").flatMap(Double.init), p > 0
+        {
             return Swift.max(1, Int((q / p).rounded(.up)))
         }
         return nil

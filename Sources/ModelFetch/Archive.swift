@@ -44,7 +44,8 @@ public enum Archive {
     static func extract(_ input: URL, into root: ConfinedDirectory) throws -> ([String], [String]) {
         let tar = TarReader(InflatedBytes(try Inflater(input)))
         var tree = ArchiveTree()
-        var files: [String] = [], seen: Set<String> = []
+        var files: [String] = []
+        var seen: Set<String> = []
         while let e = try tar.next() {
             let parts = try ArchiveTree.components(e.name)
             if parts.isEmpty && e.kind == .directory { continue }  // "./": the destination itself
@@ -104,7 +105,8 @@ public enum Archive {
                 let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else {
-                    let code = errno, message = "writing '\(name)': \(String(cString: strerror(code)))"
+                    let code = errno
+                    let message = "writing '\(name)': \(String(cString: strerror(code)))"
                     throw code == ENOSPC || code == EDQUOT ? FetchError.diskFull(message) : FetchError.archive(message)
                 }
                 offset += n

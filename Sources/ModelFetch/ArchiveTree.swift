@@ -15,7 +15,10 @@
 /// try tree.add(parts, .symlink(target: ".."))
 /// ```
 struct ArchiveTree {
-    enum Node: Equatable { case file, directory, symlink(target: String) }
+    enum Node: Equatable {
+        case file, directory
+        case symlink(target: String)
+    }
 
     /// Most entries one archive may create (each costs memory here and an inode there).
     static let maxEntries = 100_000
@@ -54,7 +57,9 @@ struct ArchiveTree {
     /// if absolute, if `..` climbs above the destination, or if any step is a symlink.
     func resolve(link: [String], target: String) throws -> [String] {
         let name = link.joined(separator: "/")
-        guard !target.isEmpty, target.utf8.count <= Self.maxPathBytes else { throw FetchError.archive("link '\(name)' has an empty or too long target") }
+        guard !target.isEmpty, target.utf8.count <= Self.maxPathBytes else {
+            throw FetchError.archive("link '\(name)' has an empty or too long target")
+        }
         guard !target.hasPrefix("/") else { throw FetchError.archive("link '\(name)' -> '\(target)' is absolute") }
         var stack = Array(link.dropLast())
         for part in target.split(separator: "/") where part != "." {

@@ -28,7 +28,9 @@ public struct AzureLocation: Equatable, Sendable {
             if let eq = part.firstIndex(of: "=") { conn[String(part[..<eq])] = String(part[part.index(after: eq)...]) }
         }
         if let e = conn["BlobEndpoint"] { endpoint = e.hasSuffix("/") ? String(e.dropLast()) : e }
-        if let name = conn["AccountName"] ?? env["AZURE_STORAGE_ACCOUNT"], conn["BlobEndpoint"] == nil || conn["AccountName"] != nil { account = name }
+        if let name = conn["AccountName"] ?? env["AZURE_STORAGE_ACCOUNT"], conn["BlobEndpoint"] == nil || conn["AccountName"] != nil {
+            account = name
+        }
         accountKey = conn["AccountKey"] ?? env["AZURE_STORAGE_KEY"] ?? env["AZURE_STORAGE_ACCESS_KEY"]
         let query = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedQuery
         sas = [query, env["AZURE_STORAGE_SAS_TOKEN"], conn["SharedAccessSignature"]]
@@ -47,13 +49,18 @@ public struct AzureLocation: Equatable, Sendable {
         var items = query
         var url = "\(endpoint)/\(URLEncoding.path(path))"
         var queryString = query.isEmpty ? "" : query.map { "\(URLEncoding.component($0.0))=\(URLEncoding.component($0.1))" }.joined(separator: "&")
-        if let sas { queryString = queryString.isEmpty ? sas : "\(queryString)&\(sas)"; items = [] }
+        if let sas {
+            queryString = queryString.isEmpty ? sas : "\(queryString)&\(sas)"
+            items = []
+        }
         if !queryString.isEmpty { url += "?\(queryString)" }
         var headers = ["x-ms-version: 2021-08-06", "x-ms-date: \(Self.httpDate(date))"]
         if range > 0 { headers.append("x-ms-range: bytes=\(range)-") }
         if let key = accountKey, sas == nil {
             let resourcePath = URL(string: url)?.path ?? "/\(path)"
-            headers.append("Authorization: SharedKey \(account):\(Self.sign(headers: headers, resourcePath: resourcePath, query: items, account: account, key: key))")
+            headers.append(
+                "Authorization: SharedKey \(account):\(Self.sign(headers: headers, resourcePath: resourcePath, query: items, account: account, key: key))"
+            )
         }
         var r = CurlRequest(url: url, headers: headers)
         r.rangeStart = 0  // Azure gets x-ms-range (signed) instead of Range.

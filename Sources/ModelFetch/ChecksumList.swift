@@ -31,7 +31,7 @@ public struct ChecksumList: Sendable {
             guard digests.count < Self.maxEntries else { throw bad("more than \(Self.maxEntries) files listed") }
             let utf8 = Array(line.utf8)
             guard utf8.count > 66, utf8[..<64].allSatisfy({ $0 < 128 && Character(Unicode.Scalar($0)).isHexDigit }),
-                  utf8[64] == UInt8(ascii: " "), utf8[65] == UInt8(ascii: " ") || utf8[65] == UInt8(ascii: "*")
+                utf8[64] == UInt8(ascii: " "), utf8[65] == UInt8(ascii: " ") || utf8[65] == UInt8(ascii: "*")
             else { throw bad("line \(number + 1) is not '<64 hex digits>  <name>'") }
             let name = String(decoding: utf8[66...], as: UTF8.self)
             guard let parts = try? ArchiveTree.components(name), !parts.isEmpty else {
@@ -52,10 +52,14 @@ public struct ChecksumList: Sendable {
     public func verifyCovers(_ names: [String]) throws {
         let present = Set(names)
         if let unlisted = names.sorted().first(where: { digests[$0] == nil }) {
-            throw FetchError.integrity("'\(unlisted)' is not listed in \(source), so it cannot be verified (\(present.subtracting(digests.keys).count) such objects)")
+            throw FetchError.integrity(
+                "'\(unlisted)' is not listed in \(source), so it cannot be verified (\(present.subtracting(digests.keys).count) such objects)"
+            )
         }
         if let missing = digests.keys.sorted().first(where: { !present.contains($0) }) {
-            throw FetchError.integrity("'\(missing)' is listed in \(source) but not present (\(Set(digests.keys).subtracting(present).count) such files)")
+            throw FetchError.integrity(
+                "'\(missing)' is listed in \(source) but not present (\(Set(digests.keys).subtracting(present).count) such files)"
+            )
         }
     }
 }

@@ -64,7 +64,8 @@ final class ConfinedDirectory {
             if create && mkdirat(dir, component, 0o755) != 0 && errno != EEXIST { throw failure(parts, "cannot create directory") }
             let next = openat(dir, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard next >= 0 else {
-                let code = errno, path = parts[...i].joined(separator: "/")
+                let code = errno
+                let path = parts[...i].joined(separator: "/")
                 throw code == ELOOP || code == ENOTDIR
                     ? FetchError.archive("'\(parts.joined(separator: "/"))': '\(path)' is a link or not a directory; refusing to go through it")
                     : failure(parts, "cannot open directory '\(path)' for", code)

@@ -45,7 +45,10 @@ final class MemorySink: BodySink {
     private(set) var overflowed = false
     init(limit: Int = 64 << 20) { self.limit = limit }
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard bytes.count <= limit - data.count else { overflowed = true; return false }
+        guard bytes.count <= limit - data.count else {
+            overflowed = true
+            return false
+        }
         data.append(contentsOf: bytes)
         return true
     }
@@ -67,7 +70,10 @@ enum Curl {
         var sinkFailed = false
         var bodyBegun = false
 
-        init(sink: BodySink, progress: ((Int64) -> Void)?) { self.sink = sink; self.progress = progress }
+        init(sink: BodySink, progress: ((Int64) -> Void)?) {
+            self.sink = sink
+            self.progress = progress
+        }
 
         func header(_ line: String) {
             if line.hasPrefix("HTTP/") {
@@ -109,7 +115,9 @@ enum Curl {
     /// Performs `request`. Error responses (status ≥ 400) are not written to `sink` but to the response.
     static func get(_ request: CurlRequest, sink: BodySink, progress: ((Int64) -> Void)? = nil) -> (CurlResponse, Data) {
         _ = initialized
-        guard let h = curl_easy_init() else { return (CurlResponse(status: 0, headers: [:], curlError: "curl_easy_init failed", bytesReceived: 0), Data()) }
+        guard let h = curl_easy_init() else {
+            return (CurlResponse(status: 0, headers: [:], curlError: "curl_easy_init failed", bytesReceived: 0), Data())
+        }
         defer { curl_easy_cleanup(h) }
         let transfer = Transfer(sink: sink, progress: progress)
         let userdata = Unmanaged.passUnretained(transfer).toOpaque()

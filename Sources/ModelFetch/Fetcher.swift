@@ -83,10 +83,22 @@ public final class Fetcher {
         if let expected, actual != expected.lowercased() {
             throw FetchError.checksumMismatch(file: (reportAs ?? output).path, expected: expected.lowercased(), actual: actual)
         }
-        guard rename(temp.path, output.path) == 0 else { throw FetchError.transfer("cannot move into place at \(output.path): \(String(cString: strerror(errno)))") }
+        guard rename(temp.path, output.path) == 0 else {
+            throw FetchError.transfer("cannot move into place at \(output.path): \(String(cString: strerror(errno)))")
+        }
         let dfd = open(dir.path, O_RDONLY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
-        let summary = Summary(source: source.display, path: (reportAs ?? output).path, bytes: sink.size, seconds: Date().timeIntervalSince(start), sha256: actual, attempts: attempts)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+        let summary = Summary(
+            source: source.display,
+            path: (reportAs ?? output).path,
+            bytes: sink.size,
+            seconds: Date().timeIntervalSince(start),
+            sha256: actual,
+            attempts: attempts
+        )
         progress.finished(summary)
         return summary
     }
@@ -146,7 +158,10 @@ public final class Fetcher {
             }
             let backoff = min(options.maxBackoff, options.baseBackoff * pow(2, Double(attempt - 1)))
             let delay = max(retryAfter ?? 0, Double.random(in: (backoff / 2)...max(backoff, 0.001)))
-            progress.note("\(label): \(problem); retrying in \(String(format: "%.1f", delay)) s (attempt \(attempt + 1) of \(options.maxAttempts))" + (sink.size > 0 ? ", resuming at byte \(sink.size)" : ""))
+            progress.note(
+                "\(label): \(problem); retrying in \(String(format: "%.1f", delay)) s (attempt \(attempt + 1) of \(options.maxAttempts))"
+                    + (sink.size > 0 ? ", resuming at byte \(sink.size)" : "")
+            )
             Thread.sleep(forTimeInterval: delay)
         }
     }
@@ -169,8 +184,10 @@ public final class Fetcher {
     }
 
     /// S3 and Azure error codes that mean "bad credentials" even when the status is 400.
-    static let credentialCodes: Set<String> = ["(InvalidToken)", "(ExpiredToken)", "(InvalidAccessKeyId)", "(SignatureDoesNotMatch)",
-                                               "(AuthorizationHeaderMalformed)", "(AuthenticationFailed)", "(InvalidAuthenticationInfo)"]
+    static let credentialCodes: Set<String> = [
+        "(InvalidToken)", "(ExpiredToken)", "(InvalidAccessKeyId)", "(SignatureDoesNotMatch)",
+        "(AuthorizationHeaderMalformed)", "(AuthenticationFailed)", "(InvalidAuthenticationInfo)",
+    ]
 
     static func errorCode(_ body: Data) -> String {
         let text = String(decoding: body.prefix(2048), as: UTF8.self)
@@ -180,7 +197,8 @@ public final class Fetcher {
 
     static func writeError(_ sink: FileSink) -> FetchError {
         let why = String(cString: strerror(sink.writeErrno)) + (sink.spaceShortfall.map { " (\($0))" } ?? "")
-        return sink.writeErrno == ENOSPC || sink.writeErrno == EDQUOT ? .diskFull("writing \(sink.path): \(why)") : .transfer("writing \(sink.path): \(why)")
+        return sink.writeErrno == ENOSPC || sink.writeErrno == EDQUOT
+            ? .diskFull("writing \(sink.path): \(why)") : .transfer("writing \(sink.path): \(why)")
     }
 
     static func secrets(of source: Source) -> [String] {

@@ -67,7 +67,10 @@ final class HashingWriter: @unchecked Sendable {
         blocks = .allocate(byteCount: Self.blockSize * Self.blockCount, alignment: Self.alignment)
         lengths = .allocate(capacity: Self.blockCount)
         lengths.initialize(repeating: 0, count: Self.blockCount)
-        for _ in 1..<Self.blockCount { hashed.signal(); written.signal() }  // the caller's side owns block 0
+        for _ in 1..<Self.blockCount {
+            hashed.signal()
+            written.signal()
+        }  // the caller's side owns block 0
         startThread("model-fetch sha256") { self.hashLoop() }
         startThread("model-fetch write") { self.writeLoop() }
     }
@@ -134,7 +137,10 @@ final class HashingWriter: @unchecked Sendable {
         writable.signal()
         producer = (producer + 1) % Self.blockCount
         fill = 0
-        if length != Message.stop { hashed.wait(); written.wait() }
+        if length != Message.stop {
+            hashed.wait()
+            written.wait()
+        }
     }
 
     private func hashLoop() {
@@ -146,7 +152,9 @@ final class HashingWriter: @unchecked Sendable {
             switch length {
             case 1...: hasher.update(bufferPointer: UnsafeRawBufferPointer(start: blocks.baseAddress! + block * Self.blockSize, count: length))
             case Message.restart: hasher = SHA256()
-            case Message.digest: digest = SHA256File.hex(hasher.finalize()); drained.signal()
+            case Message.digest:
+                digest = SHA256File.hex(hasher.finalize())
+                drained.signal()
             case Message.barrier: drained.signal()
             default: break
             }
@@ -165,7 +173,8 @@ final class HashingWriter: @unchecked Sendable {
             // When the disk falls behind, blocks wait here: write a run of whole ones in one call.
             var taken = 1
             while lengths[block + taken - 1] == Self.blockSize, block + taken < Self.blockCount,
-                  writable.wait(timeout: .now()) == .success { taken += 1 }
+                writable.wait(timeout: .now()) == .success
+            { taken += 1 }
             let last = lengths[block + taken - 1]
             let whole = last == Self.blockSize ? taken : taken - 1
             let start = blocks.baseAddress! + block * Self.blockSize

@@ -34,7 +34,8 @@ extension Fetcher {
             return keys.filter { !$0.hasSuffix("/") }.map { ($0, String($0.dropFirst(az.blob.count))) }
         case .file(let path):
             let root = URL(fileURLWithPath: path)
-            let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])?
+            let files =
+                FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])?
                 .compactMap { $0 as? URL }.filter { (try? $0.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true } ?? []
             return files.map { ($0.path, String($0.path.dropFirst(root.path.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))) }
         case .http:
@@ -44,15 +45,22 @@ extension Fetcher {
 
     /// Follows the listing's tokens from the first page to the last, within the limits above.
     private func paginate(_ source: Source, item: String, next: String, request: (String?) -> CurlRequest) throws -> [String] {
-        var keys: [String] = [], token: String?, seen: Set<String> = [], pages = 0
+        var keys: [String] = []
+        var token: String?
+        var seen: Set<String> = []
+        var pages = 0
         repeat {
             pages += 1
             guard pages <= options.maxListPages else {
                 throw FetchError.transfer("listing \(source.display): still not finished after \(options.maxListPages) pages; giving up")
             }
             let what = "listing \(source.display)"
-            let body = try getSmall(request(token), what: what, limit: Self.maxListPageBytes,
-                                    tooLarge: FetchError.transfer("\(what): page \(pages) is larger than the \(Self.maxListPageBytes) bytes allowed"))
+            let body = try getSmall(
+                request(token),
+                what: what,
+                limit: Self.maxListPageBytes,
+                tooLarge: FetchError.transfer("\(what): page \(pages) is larger than the \(Self.maxListPageBytes) bytes allowed")
+            )
             let parsed = XMLValues(data: body, names: [item, next])
             guard parsed.valid else { throw FetchError.transfer("listing \(source.display): page \(pages) is not valid XML") }
             let items = parsed.values[item] ?? []
@@ -63,10 +71,14 @@ extension Fetcher {
             token = parsed.values[next]?.first.flatMap { $0.isEmpty ? nil : $0 }
             if let token {
                 guard token.utf8.count <= Self.maxListTokenBytes else {
-                    throw FetchError.transfer("listing \(source.display): a continuation token of \(token.utf8.count) bytes (at most \(Self.maxListTokenBytes) accepted)")
+                    throw FetchError.transfer(
+                        "listing \(source.display): a continuation token of \(token.utf8.count) bytes (at most \(Self.maxListTokenBytes) accepted)"
+                    )
                 }
                 guard seen.insert(token).inserted else {
-                    throw FetchError.transfer("listing \(source.display): page \(pages) repeats an earlier continuation token; the listing would never end")
+                    throw FetchError.transfer(
+                        "listing \(source.display): page \(pages) repeats an earlier continuation token; the listing would never end"
+                    )
                 }
             }
         } while token != nil

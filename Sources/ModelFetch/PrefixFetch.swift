@@ -25,14 +25,18 @@ extension Fetcher {
     private func fetchPrefix(_ source: Source, to directory: URL, allowUnverified: Bool) throws -> [Summary] {
         let objects = try list(source)
         guard !objects.isEmpty else { throw FetchError.notFound("\(source.display): no objects under this prefix") }
-        var files: [(key: String, path: String)] = [], sumsKey: String?, seen: Set<String> = []
+        var files: [(key: String, path: String)] = []
+        var sumsKey: String?
+        var seen: Set<String> = []
         for (key, relative) in objects {
             guard let parts = try? ArchiveTree.components(relative), !parts.isEmpty else {
                 throw FetchError.usage("object '\(key)' would land outside \(directory.path)")
             }
             let path = parts.joined(separator: "/")
             // `a.txt` and `./a.txt` are different keys but one file: refuse rather than pick one.
-            guard seen.insert(path).inserted else { throw FetchError.integrity("two objects under \(source.display) would both be written to \(path)") }
+            guard seen.insert(path).inserted else {
+                throw FetchError.integrity("two objects under \(source.display) would both be written to \(path)")
+            }
             if path == ChecksumList.fileName { sumsKey = key } else { files.append((key, path)) }
         }
         var sums: (list: ChecksumList, data: Data)?
@@ -43,10 +47,14 @@ extension Fetcher {
             try list.verifyCovers(files.map(\.path))  // before downloading anything
             sums = (list, data)
         } else if allowUnverified {
-            progress.warn("\(source.display) has no \(ChecksumList.fileName): fetching its \(files.count) objects UNVERIFIED (--allow-unverified-prefix)")
+            progress.warn(
+                "\(source.display) has no \(ChecksumList.fileName): fetching its \(files.count) objects UNVERIFIED (--allow-unverified-prefix)"
+            )
         } else {
-            throw FetchError.usage("\(source.display) holds no \(ChecksumList.fileName), so its objects cannot be verified: publish one beside them "
-                + "(`sha256sum * > \(ChecksumList.fileName)`), or pass --allow-unverified-prefix to fetch them unverified")
+            throw FetchError.usage(
+                "\(source.display) holds no \(ChecksumList.fileName), so its objects cannot be verified: publish one beside them "
+                    + "(`sha256sum * > \(ChecksumList.fileName)`), or pass --allow-unverified-prefix to fetch them unverified"
+            )
         }
 
         let staging = directory.appendingPathComponent(".prefix.partial-\(getpid())")
@@ -55,8 +63,14 @@ extension Fetcher {
         defer { try? FileManager.default.removeItem(at: staging) }
         var summaries: [Summary] = []
         for (key, path) in files {
-            summaries.append(try fetch(child(of: source, key: key), sha256: sums?.list.digests[path],
-                                       to: staging.appendingPathComponent(path), reportAs: directory.appendingPathComponent(path)))
+            summaries.append(
+                try fetch(
+                    child(of: source, key: key),
+                    sha256: sums?.list.digests[path],
+                    to: staging.appendingPathComponent(path),
+                    reportAs: directory.appendingPathComponent(path)
+                )
+            )
         }
         var paths = files.map(\.path)
         if let sums {
@@ -76,7 +90,9 @@ extension Fetcher {
     /// A small object (SHA256SUMS) in memory, refusing more than `limit` bytes.
     func readSmall(_ source: Source, limit: Int) throws -> Data {
         let tooLarge = FetchError.integrity("\(source.display) is larger than the \(limit) bytes allowed")
-        guard case .file(let path) = source else { return try getSmall(request(for: source, range: 0), what: source.display, limit: limit, tooLarge: tooLarge) }
+        guard case .file(let path) = source else {
+            return try getSmall(request(for: source, range: 0), what: source.display, limit: limit, tooLarge: tooLarge)
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw FetchError.notFound(source.display) }
         defer { try? handle.close() }
         let data = try handle.read(upToCount: limit + 1) ?? Data()
@@ -86,8 +102,12 @@ extension Fetcher {
 
     func child(of source: Source, key: String) -> Source {
         switch source {
-        case .s3(var l): l.key = key; return .s3(l)
-        case .azure(var l): l.blob = key; return .azure(l)
+        case .s3(var l):
+            l.key = key
+            return .s3(l)
+        case .azure(var l):
+            l.blob = key
+            return .azure(l)
         case .file: return .file(path: key)
         case .http: return source
         }

@@ -16,7 +16,10 @@ public final class Progress: @unchecked Sendable {
 
     func update(label: String, bytes: Int64, total: Int64?) {
         guard !quiet else { return }
-        if label != self.label { self.label = label; started = Date() }
+        if label != self.label {
+            self.label = label
+            started = Date()
+        }
         let now = Date()
         guard now.timeIntervalSince(lastPrint) >= (isTerminal ? 0.1 : 5) else { return }
         lastPrint = now
@@ -27,8 +30,10 @@ public final class Progress: @unchecked Sendable {
             let fraction = min(1, Double(bytes) / Double(total))
             let eta = rate > 0 ? Double(total - bytes) / rate : 0
             if isTerminal {
-                let width = 30, filled = Int(fraction * Double(width))
-                line = "\(label) [\(String(repeating: "#", count: filled))\(String(repeating: "-", count: width - filled))] \(Self.mb(bytes))/\(Self.mb(total))"
+                let width = 30
+                let filled = Int(fraction * Double(width))
+                line =
+                    "\(label) [\(String(repeating: "#", count: filled))\(String(repeating: "-", count: width - filled))] \(Self.mb(bytes))/\(Self.mb(total))"
             } else {
                 line += " of \(Self.mb(total)) (\(Int(fraction * 100))%)"
             }
@@ -52,7 +57,17 @@ public final class Progress: @unchecked Sendable {
     func finished(_ s: Fetcher.Summary) {
         if isTerminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         guard !quiet else { return }
-        print(String(format: "fetched %@ -> %@: %lld bytes in %.2f s (%.1f MB/s), sha256 %@", s.source, s.path, s.bytes, s.seconds, s.megabytesPerSecond, s.sha256))
+        print(
+            String(
+                format: "fetched %@ -> %@: %lld bytes in %.2f s (%.1f MB/s), sha256 %@",
+                s.source,
+                s.path,
+                s.bytes,
+                s.seconds,
+                s.megabytesPerSecond,
+                s.sha256
+            )
+        )
     }
 
     static func mb(_ bytes: Int64) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }

@@ -17,7 +17,8 @@ public enum Source: Equatable, Sendable {
         } else if uri.hasPrefix("file://") {
             self = .file(path: String(uri.dropFirst("file://".count)))
         } else if let url = URL(string: uri), let host = url.host, ["http", "https"].contains(url.scheme),
-                  host.hasSuffix(".blob.core.windows.net") || host.hasSuffix(".blob.core.chinacloudapi.cn") {
+            host.hasSuffix(".blob.core.windows.net") || host.hasSuffix(".blob.core.chinacloudapi.cn")
+        {
             self = .azure(try AzureLocation(url: url, environment: env))
         } else if uri.hasPrefix("https://") || uri.hasPrefix("http://") {
             var headers: [String] = []
@@ -44,7 +45,9 @@ public enum Source: Equatable, Sendable {
 enum URLEncoding {
     static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
     static func component(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: unreserved) ?? s }
-    static func path(_ s: String) -> String { s.split(separator: "/", omittingEmptySubsequences: false).map { component(String($0)) }.joined(separator: "/") }
+    static func path(_ s: String) -> String {
+        s.split(separator: "/", omittingEmptySubsequences: false).map { component(String($0)) }.joined(separator: "/")
+    }
     /// A query string with keys sorted, as SigV4's canonical request wants it.
     static func sortedQuery(_ items: [(String, String)]) -> String {
         items.sorted { $0.0 < $1.0 }.map { "\(component($0.0))=\(component($0.1))" }.joined(separator: "&")
@@ -53,7 +56,9 @@ enum URLEncoding {
 
 /// Keeps secrets out of output: SAS signatures, tokens and keys.
 public enum Redact {
-    static let secretParams: Set<String> = ["sig", "signature", "x-amz-signature", "x-amz-credential", "x-amz-security-token", "token", "access_token"]
+    static let secretParams: Set<String> = [
+        "sig", "signature", "x-amz-signature", "x-amz-credential", "x-amz-security-token", "token", "access_token",
+    ]
 
     public static func uri(_ uri: String) -> String {
         guard var c = URLComponents(string: uri) else { return uri }

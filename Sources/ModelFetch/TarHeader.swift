@@ -65,9 +65,9 @@ enum TarHeader {
         while at < bytes.count {
             if bytes[at] == 0 { break }  // NUL padding after the last record
             guard let space = bytes[at...].prefix(20).firstIndex(of: 32), space > at,
-                  let length = Int(String(decoding: bytes[at..<space], as: UTF8.self)),
-                  length > space - at + 1, length <= bytes.count - at, bytes[at + length - 1] == 10,
-                  let eq = bytes[(space + 1)..<(at + length - 1)].firstIndex(of: UInt8(ascii: "="))
+                let length = Int(String(decoding: bytes[at..<space], as: UTF8.self)),
+                length > space - at + 1, length <= bytes.count - at, bytes[at + length - 1] == 10,
+                let eq = bytes[(space + 1)..<(at + length - 1)].firstIndex(of: UInt8(ascii: "="))
             else { throw FetchError.archive("malformed pax extended header") }
             let value = bytes[(eq + 1)..<(at + length - 1)]
             guard !value.contains(0) else { throw FetchError.archive("a pax value contains a NUL byte") }

@@ -28,11 +28,15 @@ final class TarReader {
     /// The next file, directory or link; nil at the end-of-archive block.
     func next() throws -> Entry? {
         try skip(pendingData)
-        var longName: String?, longLink: String?, paxSize: Int64?
+        var longName: String?
+        var longLink: String?
+        var paxSize: Int64?
         while true {
             guard let header = try bytes.read(exactly: 512) else {
                 // Some writers omit the end-of-archive blocks; a header cut in half is corrupt.
-                guard bytes.buffered == 0 && longName == nil && longLink == nil && paxSize == nil else { throw FetchError.archive("tar stream is truncated") }
+                guard bytes.buffered == 0 && longName == nil && longLink == nil && paxSize == nil else {
+                    throw FetchError.archive("tar stream is truncated")
+                }
                 return nil
             }
             let h = [UInt8](header)
@@ -64,7 +68,9 @@ final class TarReader {
                 case UInt8(ascii: "2"): kind = .symlink
                 case UInt8(ascii: "1"): kind = .hardlink
                 default:
-                    throw FetchError.archive("entry '\(name)' has unsupported type '\(Character(UnicodeScalar(type)))' (devices, FIFOs and sparse files are refused)")
+                    throw FetchError.archive(
+                        "entry '\(name)' has unsupported type '\(Character(UnicodeScalar(type)))' (devices, FIFOs and sparse files are refused)"
+                    )
                 }
                 // Only a regular file's bytes are kept; anything else a header claims to carry is skipped.
                 let dataSize = paxSize ?? size

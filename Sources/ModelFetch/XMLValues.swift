@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
@@ -25,8 +26,12 @@ final class XMLValues: NSObject, XMLParserDelegate {
         valid = parser.parse()
     }
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
-        if names.contains(name) { current = name; text = "" }
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:])
+    {
+        if names.contains(name) {
+            current = name
+            text = ""
+        }
     }
 
     func parser(_ parser: XMLParser, foundCharacters string: String) {

@@ -11,29 +11,30 @@ struct ModelFetchCommand: ParsableCommand {
         commandName: "model-fetch",
         abstract: "Download a model artifact from S3, Azure Blob, HTTPS or a file, verified by SHA-256.",
         discussion: """
-        Examples:
-          model-fetch --manifest models/resnet/model.json --dest /models/resnet
-          model-fetch s3://bucket/resnet.onnx --sha256 HEX --output /models/r.onnx
-          model-fetch https://ACCOUNT.blob.core.windows.net/models/resnet/ \\
-            --output /models/resnet/
+            Examples:
+              model-fetch --manifest models/resnet/model.json --dest /models/resnet
+              model-fetch s3://bucket/resnet.onnx --sha256 HEX --output /models/r.onnx
+              model-fetch https://ACCOUNT.blob.core.windows.net/models/resnet/ \\
+                --output /models/resnet/
 
-        A prefix (a URI ending in /) must hold a SHA256SUMS object in sha256sum's
-        format ("<hex>  <name>" per line; at most 1 MiB and 10,000 files). Every
-        other object under the prefix must be listed there and match its digest,
-        and every listed file must be present, or nothing is written.
-        --allow-unverified-prefix fetches a prefix without SHA256SUMS, unverified
-        (with a warning); never use it for anything that will be served.
+            A prefix (a URI ending in /) must hold a SHA256SUMS object in sha256sum's
+            format ("<hex>  <name>" per line; at most 1 MiB and 10,000 files). Every
+            other object under the prefix must be listed there and match its digest,
+            and every listed file must be present, or nothing is written.
+            --allow-unverified-prefix fetches a prefix without SHA256SUMS, unverified
+            (with a warning); never use it for anything that will be served.
 
-        Credentials come from the environment (AWS_ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL;
-        AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY,
-        AZURE_STORAGE_CONNECTION_STRING; MODEL_FETCH_BEARER_TOKEN,
-        MODEL_FETCH_HEADER) and never appear in any output.
+            Credentials come from the environment (AWS_ACCESS_KEY_ID,
+            AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL;
+            AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY,
+            AZURE_STORAGE_CONNECTION_STRING; MODEL_FETCH_BEARER_TOKEN,
+            MODEL_FETCH_HEADER) and never appear in any output.
 
-        Exit codes: 2 usage, 3 credentials, 4 not found, 5 checksum mismatch (or
-        objects not matching SHA256SUMS), 6 disk full, 7 transfer failed after
-        retries (or a listing that never ends), 8 bad archive.
-        """)
+            Exit codes: 2 usage, 3 credentials, 4 not found, 5 checksum mismatch (or
+            objects not matching SHA256SUMS), 6 disk full, 7 transfer failed after
+            retries (or a listing that never ends), 8 bad archive.
+            """
+    )
 
     @Argument(help: "s3://, https:// or file:// URI; a trailing / fetches every object under the prefix.")
     var uri: String?

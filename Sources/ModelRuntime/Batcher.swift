@@ -68,7 +68,9 @@ public final class Batcher: @unchecked Sendable {
             // The engine plans (and keeps an arena for) each batch size it meets: a larger input
             // would plan a batch larger than the one warmed up at start. Callers split first.
             guard rows <= configuration.maxBatchSize else {
-                return continuation.resume(throwing: ModelError.invalidInput("\(rows) rows in one engine call, more than MAX_BATCH_SIZE (\(configuration.maxBatchSize))"))
+                return continuation.resume(
+                    throwing: ModelError.invalidInput("\(rows) rows in one engine call, more than MAX_BATCH_SIZE (\(configuration.maxBatchSize))")
+                )
             }
             guard !stopped else { return continuation.resume(throwing: BatcherError.stopped) }
             guard queuedRows + rows <= configuration.maxQueueSize else { return continuation.resume(throwing: BatcherError.queueFull) }

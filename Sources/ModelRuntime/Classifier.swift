@@ -31,9 +31,11 @@ public final class Classifier: Sendable {
         }
         // The fields this pipeline implements one way only are checked, not parsed and ignored:
         // a model trained on BGR or NHWC input would otherwise load and answer wrongly.
-        for (field, value, supported) in [("preprocessing.color", p.color, "RGB"), ("preprocessing.layout", p.layout, "NCHW"),
-                                          ("preprocessing.resize_filter", p.resizeFilter, "bilinear-antialias"),
-                                          ("postprocessing", m.postprocessing ?? "softmax", "softmax")] where value != supported {
+        for (field, value, supported) in [
+            ("preprocessing.color", p.color, "RGB"), ("preprocessing.layout", p.layout, "NCHW"),
+            ("preprocessing.resize_filter", p.resizeFilter, "bilinear-antialias"),
+            ("postprocessing", m.postprocessing ?? "softmax", "softmax"),
+        ] where value != supported {
             throw ModelStoreError.invalidManifest("\(m.name): \(field) '\(value)' is not supported (only '\(supported)')")
         }
         preprocessor = Preprocessor(resizeShorter: p.resizeShorter, crop: (p.crop[0], p.crop[1]), mean: p.mean, std: p.std)
@@ -61,7 +63,9 @@ public final class Classifier: Sendable {
 
     /// Raw logits, one row per image (runs the engine directly, without a batcher).
     public func logits(_ images: [RGBImage]) throws -> [[Float]] {
-        guard let out = try model.run([inputName: batch(images)])[outputName] else { throw ModelError.invalidInput("the model has no output '\(outputName)'") }
+        guard let out = try model.run([inputName: batch(images)])[outputName] else {
+            throw ModelError.invalidInput("the model has no output '\(outputName)'")
+        }
         return Self.rows(of: out, count: images.count)
     }
 

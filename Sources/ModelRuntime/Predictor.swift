@@ -70,14 +70,18 @@ public final class Predictor: Sendable {
     /// and written into the tensor in turn, so one decoded image is held at a time.
     public func tensor(fromImages encoded: [[UInt8]]) async throws -> Tensor {
         try checkRows(encoded.count, "images")
-        let decoder = self.decoder, classifier = self.classifier, budget = limits.maxRequestPixels
+        let decoder = self.decoder
+        let classifier = self.classifier
+        let budget = limits.maxRequestPixels
         return try await offload {
             var total = 0
             for (i, bytes) in encoded.enumerated() {
                 let header = try Self.labelled(i, of: encoded.count) { try decoder.header(of: bytes) }
                 total += header.decodeWork  // each at most maxImagePixels × 8: no overflow
                 guard total <= budget else {
-                    throw PredictionError.tooLarge("the request's images hold more than \(budget) pixels in all, weighted by decoding work (MAX_REQUEST_PIXELS)")
+                    throw PredictionError.tooLarge(
+                        "the request's images hold more than \(budget) pixels in all, weighted by decoding work (MAX_REQUEST_PIXELS)"
+                    )
                 }
             }
             return try classifier.batch(count: encoded.count) { i in
@@ -135,8 +139,11 @@ public struct PredictorMetrics: Sendable {
     /// Per batch a request joined: time queued, time computing.
     public var timing: @Sendable (Duration, Duration) -> Void
 
-    public init(batch: @escaping @Sendable (Int) -> Void = { _ in }, pending: @escaping @Sendable (Int) -> Void = { _ in },
-                timing: @escaping @Sendable (Duration, Duration) -> Void = { _, _ in }) {
+    public init(
+        batch: @escaping @Sendable (Int) -> Void = { _ in },
+        pending: @escaping @Sendable (Int) -> Void = { _ in },
+        timing: @escaping @Sendable (Duration, Duration) -> Void = { _, _ in }
+    ) {
         self.batch = batch
         self.pending = pending
         self.timing = timing

@@ -63,7 +63,8 @@ final class RouteTable: @unchecked Sendable {
     /// a literal segment beats `{model}:predict` (a parameter with a suffix), which beats `{model}`.
     func methods(for path: String) -> [String] {
         let parts = path.split(separator: "/")
-        var best = Int.min, methods: [String] = []
+        var best = Int.min
+        var methods: [String] = []
         for r in routes where r.segments.count == parts.count {
             var score = 0
             for (pattern, part) in zip(r.segments, parts) {
@@ -72,7 +73,10 @@ final class RouteTable: @unchecked Sendable {
                 } else if pattern.hasPrefix("{"), let close = pattern.firstIndex(of: "}") {
                     let suffix = pattern[pattern.index(after: close)...]
                     if suffix.isEmpty { continue }
-                    guard part.hasSuffix(suffix) else { score = Int.min; break }
+                    guard part.hasSuffix(suffix) else {
+                        score = Int.min
+                        break
+                    }
                     score += 1
                 } else {
                     score = Int.min
@@ -98,8 +102,11 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return APIError.json(status: e.status, message: e.message, headers: e.headers)
         } catch let e as HTTPError where e.status == .notFound && !routes.methods(for: request.uri.path).isEmpty {
             let allowed = routes.methods(for: request.uri.path)
-            return APIError.json(status: .methodNotAllowed, message: "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))",
-                                 headers: [.allow: allowed.joined(separator: ", ")])
+            return APIError.json(
+                status: .methodNotAllowed,
+                message: "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))",
+                headers: [.allow: allowed.joined(separator: ", ")]
+            )
         } catch let e as HTTPError {
             let message = e.body ?? (e.status == .notFound ? "no route for \(request.method) \(request.uri.path)" : e.status.reasonPhrase)
             return APIError.json(status: e.status, message: message)

@@ -1,6 +1,6 @@
 import Hummingbird
-import Synchronization
 import ModelRuntime
+import Synchronization
 
 /// Admits prediction requests in three steps, each bounding something a client could otherwise
 /// take without limit:
@@ -46,7 +46,11 @@ struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
         let before = counter.value.add(1, ordering: .relaxed).oldValue
         defer { counter.value.subtract(1, ordering: .relaxed) }
         guard before < limit else {
-            throw APIError(.serviceUnavailable, "the server is at capacity (\(limit) requests in progress); retry shortly", headers: [.retryAfter: "1"])
+            throw APIError(
+                .serviceUnavailable,
+                "the server is at capacity (\(limit) requests in progress); retry shortly",
+                headers: [.retryAfter: "1"]
+            )
         }
         try await active.acquire()
         defer { active.release() }

@@ -20,7 +20,10 @@ final class AsyncLimiter: Sendable {
 
     func acquire() async throws {
         let id: UInt64? = state.withLock { s in
-            if s.free > 0 { s.free -= 1; return nil }
+            if s.free > 0 {
+                s.free -= 1
+                return nil
+            }
             s.lastID += 1
             return s.lastID
         }
@@ -29,7 +32,10 @@ final class AsyncLimiter: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
                 // A permit may have come back since the check above: take it rather than wait for the next.
                 let now: Result<Void, Error>? = state.withLock { s in
-                    if s.free > 0 { s.free -= 1; return .success(()) }
+                    if s.free > 0 {
+                        s.free -= 1
+                        return .success(())
+                    }
                     if Task.isCancelled { return .failure(CancellationError()) }
                     s.waiters.append((id, continuation))
                     return nil

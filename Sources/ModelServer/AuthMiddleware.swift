@@ -17,8 +17,11 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         let given = bearer ?? request.headers[HTTPField.Name("X-API-Key")!]
         guard let given, Self.matches(given, keys) else {
-            throw APIError(.unauthorized, given == nil ? "an API key is required (Authorization: Bearer KEY)" : "the API key is not valid",
-                           headers: [.wwwAuthenticate: "Bearer"])
+            throw APIError(
+                .unauthorized,
+                given == nil ? "an API key is required (Authorization: Bearer KEY)" : "the API key is not valid",
+                headers: [.wwwAuthenticate: "Bearer"]
+            )
         }
         return try await next(request, context)
     }
@@ -30,7 +33,8 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// Compares without an early exit, so response time does not reveal how much of a key matched.
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         var diff = UInt8(x.count == y.count ? 0 : 1)
         for i in 0..<max(x.count, y.count) { diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0) }
         return diff == 0

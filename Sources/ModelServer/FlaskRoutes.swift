@@ -19,7 +19,9 @@ struct FlaskRoutes {
             let predictor = try host.requirePredictor()
             let body = try await RequestBody.bytes(request, limit: limits.maxBodyBytes)
             let limits = self.limits
-            let images = try await predictor.offload(releasingMemory: body.count > 64 << 10) { try Self.images(from: RequestBody.json(body, limits: limits), limits: limits) }
+            let images = try await predictor.offload(releasingMemory: body.count > 64 << 10) {
+                try Self.images(from: RequestBody.json(body, limits: limits), limits: limits)
+            }
             let top = try await predictor.classify(images: images, topK: 3)
             let ms = Int(((ContinuousClock.now - start) / .milliseconds(1)).rounded())
             let perImage: [[[Any]]] = top.map { $0.map { [$0.label, (Double($0.score) * 100_000).rounded() / 1000] } }

@@ -33,32 +33,46 @@ struct KServeV1Routes {
     /// `?top_k=N`, 1…1000, default 5; anything else is refused rather than replaced by the default.
     static func topK(_ request: Request) throws -> Int {
         guard let text = request.uri.queryParameters.get("top_k") else { return 5 }
-        guard let k = Int(text), (1...1000).contains(k) else { throw PredictionError.invalid("top_k must be a whole number between 1 and 1000, got '\(text)'") }
+        guard let k = Int(text), (1...1000).contains(k) else {
+            throw PredictionError.invalid("top_k must be a whole number between 1 and 1000, got '\(text)'")
+        }
         return k
     }
 
     /// The input tensor of `{"instances": [...]}`: each instance a CHW tensor (nested lists) or
     /// `{"b64": "<image>"}`. Parsed on the decode pool, with the instance count checked first.
     func input(_ body: [UInt8], _ predictor: Predictor) async throws -> Tensor {
-        let limits = self.limits, shape = Array(predictor.manifest.input.shape.dropFirst())
-        enum Parsed: Sendable { case images([[UInt8]]), tensor(Tensor) }
+        let limits = self.limits
+        let shape = Array(predictor.manifest.input.shape.dropFirst())
+        enum Parsed: Sendable {
+            case images([[UInt8]])
+            case tensor(Tensor)
+        }
         let parsed = try await predictor.offload(releasingMemory: body.count > 64 << 10) { () throws -> Parsed in
-            guard let object = try RequestBody.json(body, limits: limits) as? [String: Any], let instances = object["instances"] as? [Any], !instances.isEmpty else {
+            guard let object = try RequestBody.json(body, limits: limits) as? [String: Any], let instances = object["instances"] as? [Any],
+                !instances.isEmpty
+            else {
                 throw PredictionError.invalid("the body must be {\"instances\": [...]} with at least one instance")
             }
             try predictor.checkRows(instances.count, "instances")
             if instances.allSatisfy({ ($0 as? [String: Any])?["b64"] != nil }) {
-                return .images(try instances.enumerated().map { i, item in
-                    guard let b64 = (item as! [String: Any])["b64"] as? String else { throw PredictionError.invalid("instances[\(i)].b64 is not a string") }
-                    return try Base64Image.decode(b64, path: "instances[\(i)].b64")
-                })
+                return .images(
+                    try instances.enumerated().map { i, item in
+                        guard let b64 = (item as! [String: Any])["b64"] as? String else {
+                            throw PredictionError.invalid("instances[\(i)].b64 is not a string")
+                        }
+                        return try Base64Image.decode(b64, path: "instances[\(i)].b64")
+                    }
+                )
             }
             guard let per = V2Tensor.elementCount(shape) else { throw PredictionError.invalid("the model's input shape \(shape) is not fixed") }
             var values: [Float] = []
             values.reserveCapacity(per * instances.count)
             for (i, item) in instances.enumerated() {
                 let flat = try V2Tensor.flatten(item, path: "instances[\(i)]")
-                guard flat.count == per else { throw PredictionError.invalid("instances[\(i)] has \(flat.count) values; the model takes \(shape) = \(per)") }
+                guard flat.count == per else {
+                    throw PredictionError.invalid("instances[\(i)] has \(flat.count) values; the model takes \(shape) = \(per)")
+                }
                 values += flat.map { Float($0) }
             }
             return .tensor(Tensor(shape: [instances.count] + shape, floats: values))
@@ -85,7 +99,10 @@ struct KServeV1Routes {
             return images
         }
         guard type.hasPrefix("image/") || type == "application/octet-stream" else {
-            throw APIError(.unsupportedMediaType, "send an image (image/jpeg, image/png) or multipart/form-data, not '\(type.isEmpty ? "none" : type)'")
+            throw APIError(
+                .unsupportedMediaType,
+                "send an image (image/jpeg, image/png) or multipart/form-data, not '\(type.isEmpty ? "none" : type)'"
+            )
         }
         return [body]
     }

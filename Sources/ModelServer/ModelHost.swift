@@ -62,7 +62,9 @@ public final class ModelHost: Service, Sendable {
     /// the loaded model's.
     func requirePredictor(named name: String) throws -> Predictor {
         let predictor = try requirePredictor()
-        guard name == predictor.manifest.name else { throw PredictionError.unknownModel("unknown model '\(name)'; this server serves '\(predictor.manifest.name)'") }
+        guard name == predictor.manifest.name else {
+            throw PredictionError.unknownModel("unknown model '\(name)'; this server serves '\(predictor.manifest.name)'")
+        }
         return predictor
     }
 
@@ -98,14 +100,22 @@ public final class ModelHost: Service, Sendable {
         let start = ContinuousClock.now
         do {
             let classifier = try await Self.loadClassifier(configuration)
-            let predictor = Predictor(classifier: classifier, batching: configuration.batching, limits: configuration.limits, metrics: metrics.predictor)
+            let predictor = Predictor(
+                classifier: classifier,
+                batching: configuration.batching,
+                limits: configuration.limits,
+                metrics: metrics.predictor
+            )
             let m = classifier.directory.manifest
             metrics.modelInfo(name: m.name, version: m.version, sha256: m.artifact.sha256)
             state.withLock { $0 = .ready(predictor) }
-            logger.info("model ready", metadata: [
-                "model": "\(m.name)", "version": "\(m.version)", "sha256": "\(m.artifact.sha256)",
-                "load_time": "\((ContinuousClock.now - start).formatted(.units(allowed: [.milliseconds])))",
-            ])
+            logger.info(
+                "model ready",
+                metadata: [
+                    "model": "\(m.name)", "version": "\(m.version)", "sha256": "\(m.artifact.sha256)",
+                    "load_time": "\((ContinuousClock.now - start).formatted(.units(allowed: [.milliseconds])))",
+                ]
+            )
         } catch {
             state.withLock { $0 = .failed("\(error)") }
             logger.error("model failed to load", metadata: ["error": "\(error)"])
@@ -117,18 +127,23 @@ public final class ModelHost: Service, Sendable {
     static func loadClassifier(_ configuration: ServerConfiguration) async throws -> Classifier {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result {
-                    let dir = try ModelDirectory(configuration.modelDirectory)
-                    if !configuration.skipVerify { try dir.verify() }
-                    let classifier = try Classifier(directory: dir)
-                    // Warm-up: compile and run the largest batch first (it sizes the activation
-                    // arena all plans share), then batch 1.
-                    let blank = RGBImage(width: classifier.preprocessor.crop.width, height: classifier.preprocessor.crop.height,
-                                         pixels: [UInt8](repeating: 128, count: classifier.preprocessor.elementCount))
-                    _ = try classifier.logits(Array(repeating: blank, count: max(1, configuration.batching.maxBatchSize)))
-                    _ = try classifier.logits([blank])
-                    return classifier
-                })
+                continuation.resume(
+                    with: Result {
+                        let dir = try ModelDirectory(configuration.modelDirectory)
+                        if !configuration.skipVerify { try dir.verify() }
+                        let classifier = try Classifier(directory: dir)
+                        // Warm-up: compile and run the largest batch first (it sizes the activation
+                        // arena all plans share), then batch 1.
+                        let blank = RGBImage(
+                            width: classifier.preprocessor.crop.width,
+                            height: classifier.preprocessor.crop.height,
+                            pixels: [UInt8](repeating: 128, count: classifier.preprocessor.elementCount)
+                        )
+                        _ = try classifier.logits(Array(repeating: blank, count: max(1, configuration.batching.maxBatchSize)))
+                        _ = try classifier.logits([blank])
+                        return classifier
+                    }
+                )
             }
         }
     }

@@ -29,20 +29,35 @@ public struct ModelServer: Sendable {
     public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
         let idleMilliseconds = Int64(configuration.idleTimeoutSeconds * 1000)
         let drain = self.drain
-        var services: [any Service] = [Application(
-            router: makeRouter(),
-            // Idle connections are closed instead of held forever, and so are request heads
-            // trickled in byte by byte (HeadDeadlineHandler); a body must also arrive within
-            // BODY_TIMEOUT_SECONDS (RequestBody.collect).
-            server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler(), HeadDeadlineHandler(timeout: .milliseconds(idleMilliseconds)), DrainHandler(drain: drain)], idleTimeout: .milliseconds(idleMilliseconds))),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: ServerInfo.name),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-            logger: logger)]
+        var services: [any Service] = [
+            Application(
+                router: makeRouter(),
+                // Idle connections are closed instead of held forever, and so are request heads
+                // trickled in byte by byte (HeadDeadlineHandler); a body must also arrive within
+                // BODY_TIMEOUT_SECONDS (RequestBody.collect).
+                server: .http1(
+                    configuration: .init(
+                        additionalChannelHandlers: [
+                            ProtocolErrorHandler(), HeadDeadlineHandler(timeout: .milliseconds(idleMilliseconds)), DrainHandler(drain: drain),
+                        ],
+                        idleTimeout: .milliseconds(idleMilliseconds)
+                    )
+                ),
+                configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: ServerInfo.name),
+                onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+                logger: logger
+            )
+        ]
         if let metricsPort = configuration.metricsPort {
             let router = Router()
             addMetricsRoute(to: router.group())
-            services.append(Application(router: router, configuration: .init(address: .hostname(configuration.host, port: metricsPort), serverName: ServerInfo.name),
-                                        logger: logger))
+            services.append(
+                Application(
+                    router: router,
+                    configuration: .init(address: .hostname(configuration.host, port: metricsPort), serverName: ServerInfo.name),
+                    logger: logger
+                )
+            )
         }
         services.append(host)
         return services
@@ -72,7 +87,11 @@ public struct ModelServer: Sendable {
     private func addMetricsRoute(to router: some RouterMethods<BasicRequestContext>) {
         let metrics = host.metrics
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer()))
+            )
         }
     }
 
@@ -101,8 +120,13 @@ struct RouteGroups {
         open = router.group()
         keyed = router.group()
         if !configuration.apiKeys.isEmpty { keyed.add(middleware: AuthMiddleware(keys: configuration.apiKeys)) }
-        predictions = keyed.group().add(middleware: AdmissionMiddleware(
-            limit: configuration.maxConcurrentRequests, active: configuration.maxActiveRequests,
-            limits: configuration.limits, maxBufferedBytes: configuration.maxBufferedBodyBytes))
+        predictions = keyed.group().add(
+            middleware: AdmissionMiddleware(
+                limit: configuration.maxConcurrentRequests,
+                active: configuration.maxActiveRequests,
+                limits: configuration.limits,
+                maxBufferedBytes: configuration.maxBufferedBodyBytes
+            )
+        )
     }
 }

@@ -47,7 +47,10 @@ struct OpenInferenceRoutes {
 
     /// A request parsed on the decode pool: what to answer, and the input (a tensor, or images to decode).
     struct Parsed: Sendable {
-        enum Input: Sendable { case images([[UInt8]]), tensor(Tensor) }
+        enum Input: Sendable {
+            case images([[UInt8]])
+            case tensor(Tensor)
+        }
         var input: Input
         var id: String?
         var outputs: [V2Output.Request]
@@ -66,7 +69,8 @@ struct OpenInferenceRoutes {
         } else {
             jsonLength = body.count
         }
-        let limits = self.limits, manifest = predictor.manifest
+        let limits = self.limits
+        let manifest = predictor.manifest
         let parsed = try await predictor.offload(releasingMemory: jsonLength > 64 << 10) {
             guard let req = try RequestBody.json(body[..<jsonLength], limits: limits) as? [String: Any] else {
                 throw PredictionError.invalid("the predictor request must be a JSON object")

@@ -24,7 +24,7 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         guard let error = parserError, case .head(var head) = unwrapOutboundIn(data), head.status == .badRequest,
-              head.headerFields[.contentLength] == "0"
+            head.headerFields[.contentLength] == "0"
         else { return context.write(data, promise: promise) }
         parserError = nil
         let tooLarge = error == .headerOverflow

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
-import NIOCore
 import ModelRuntime
+import NIOCore
 
 /// Request bodies: read whole within a size limit and a deadline, and JSON parsed only after
 /// its nesting and its number of values have been bounded.
@@ -28,8 +28,11 @@ enum RequestBody {
                     for try await chunk in body {
                         guard buffer.readableBytes + chunk.readableBytes <= limit else { throw tooLarge(nil, limit) }
                         guard reservation.take(chunk.readableBytes, from: budget) else {
-                            throw APIError(.serviceUnavailable, "the server is holding too many request bodies; retry shortly",
-                                           headers: [.retryAfter: "1", .connection: "close"])
+                            throw APIError(
+                                .serviceUnavailable,
+                                "the server is holding too many request bodies; retry shortly",
+                                headers: [.retryAfter: "1", .connection: "close"]
+                            )
                         }
                         buffer.writeImmutableBuffer(chunk)
                     }
@@ -50,7 +53,11 @@ enum RequestBody {
             return first
         }
         guard let buffer else {
-            throw APIError(.requestTimeout, "the request body did not arrive within \(limits.bodyTimeoutSeconds) seconds", headers: [.connection: "close"])
+            throw APIError(
+                .requestTimeout,
+                "the request body did not arrive within \(limits.bodyTimeoutSeconds) seconds",
+                headers: [.connection: "close"]
+            )
         }
         request.body = .init(buffer: buffer)
     }
@@ -69,8 +76,11 @@ enum RequestBody {
     static func declaredLength(_ request: Request) -> Int? { request.headers[.contentLength].flatMap { Int($0) } }
 
     static func tooLarge(_ length: Int?, _ limit: Int) -> APIError {
-        APIError(.contentTooLarge, length.map { "the request body is \($0) bytes, more than the limit of \(limit)" }
-            ?? "the request body is larger than the limit of \(limit) bytes")
+        APIError(
+            .contentTooLarge,
+            length.map { "the request body is \($0) bytes, more than the limit of \(limit)" }
+                ?? "the request body is larger than the limit of \(limit) bytes"
+        )
     }
 
     /// Parses JSON after one pass over the bytes has checked that arrays and objects nest at most
@@ -80,7 +90,10 @@ enum RequestBody {
     /// as 6 values, an object as 40 and each `key:` as 3 more: 16 MiB of `0,0,0,…` would otherwise
     /// take 600 MB, 100,000 tiny objects 300 MB, and one object of 990,000 keys 200 MB.
     static func json(_ bytes: some Collection<UInt8>, limits: RequestLimits) throws -> Any {
-        var depth = 0, cost = 1, inString = false, escaped = false
+        var depth = 0
+        var cost = 1
+        var inString = false
+        var escaped = false
         for b in bytes {
             if inString {
                 if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
@@ -98,7 +111,9 @@ enum RequestBody {
             default: continue
             }
             if cost > limits.maxJSONValues {
-                throw PredictionError.tooLarge("the JSON body holds more than \(limits.maxJSONValues) values (MAX_JSON_VALUES; an array counts 6, an object 40, a key 3); send large tensors with the binary tensor extension")
+                throw PredictionError.tooLarge(
+                    "the JSON body holds more than \(limits.maxJSONValues) values (MAX_JSON_VALUES; an array counts 6, an object 40, a key 3); send large tensors with the binary tensor extension"
+                )
             }
         }
         do {

@@ -76,7 +76,9 @@ public struct ServerConfiguration: Sendable {
         maxActiveRequests = try settings.int("MAX_ACTIVE_REQUESTS", maxActiveRequests, 1...100_000)
         maxBufferedBodyBytes = try settings.int("MAX_BUFFERED_BODY_BYTES", maxBufferedBodyBytes, 1...(1 << 40))
         guard maxBufferedBodyBytes >= limits.maxBodyBytes else {
-            throw InvalidSetting(description: "MAX_BUFFERED_BODY_BYTES (\(maxBufferedBodyBytes)) must be at least MAX_BODY_BYTES (\(limits.maxBodyBytes))")
+            throw InvalidSetting(
+                description: "MAX_BUFFERED_BODY_BYTES (\(maxBufferedBodyBytes)) must be at least MAX_BODY_BYTES (\(limits.maxBodyBytes))"
+            )
         }
     }
 
@@ -87,7 +89,9 @@ public struct ServerConfiguration: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw InvalidSetting(description: "API_KEYS_FILE \(path) cannot be read; refusing to start without the API keys it should hold")
         }
-        let keys = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        let keys = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty && !$0.hasPrefix("#")
+        }
         guard !keys.isEmpty else { throw InvalidSetting(description: "API_KEYS_FILE \(path) holds no key; refusing to start without authentication") }
         return keys
     }
@@ -101,7 +105,9 @@ struct Settings {
     func int(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
         guard let text = env[name] else { return fallback }
         guard let v = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
-            throw ServerConfiguration.InvalidSetting(description: "\(name)=\(text) is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+            throw ServerConfiguration.InvalidSetting(
+                description: "\(name)=\(text) is not a whole number in \(range.lowerBound)...\(range.upperBound)"
+            )
         }
         return v
     }
@@ -110,7 +116,9 @@ struct Settings {
     func seconds(_ name: String, _ fallback: Double, allowZero: Bool = false) throws -> Double {
         guard let text = env[name] else { return fallback }
         guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v.isFinite, allowZero ? v >= 0 : v > 0, v <= 86_400 else {
-            throw ServerConfiguration.InvalidSetting(description: "\(name)=\(text) is not a \(allowZero ? "non-negative" : "positive") number (at most 86400)")
+            throw ServerConfiguration.InvalidSetting(
+                description: "\(name)=\(text) is not a \(allowZero ? "non-negative" : "positive") number (at most 86400)"
+            )
         }
         return v
     }

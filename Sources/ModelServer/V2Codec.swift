@@ -2,8 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ModelEngine
-import ModelStore
 import ModelRuntime
+import ModelStore
 
 /// One Open Inference Protocol input tensor, checked against the model before anything is
 /// allocated for it: the shape's product overflow-checked, its rows within `maxRows`, its
@@ -28,7 +28,11 @@ struct V2Input {
         let blob = try binaryData()
         if datatype == "BYTES" {
             guard count > 0 else { throw PredictionError.invalid("inputs[0].shape \(shape) holds no images") }
-            guard count <= maxRows else { throw PredictionError.tooLarge("inputs[0].shape \(shape) holds \(count) images, more than the limit of \(maxRows) (MAX_ROWS_PER_REQUEST)") }
+            guard count <= maxRows else {
+                throw PredictionError.tooLarge(
+                    "inputs[0].shape \(shape) holds \(count) images, more than the limit of \(maxRows) (MAX_ROWS_PER_REQUEST)"
+                )
+            }
             let images: [[UInt8]]
             if let blob {
                 images = try V2Tensor.byteElements(blob, maxElements: count)
@@ -46,11 +50,15 @@ struct V2Input {
         guard shape.count == model.shape.count, Array(shape.dropFirst()) == want, shape[0] > 0 else {
             throw PredictionError.invalid("inputs[0].shape \(shape) does not fit the model's [-1, \(want.map(String.init).joined(separator: ", "))]")
         }
-        guard shape[0] <= maxRows else { throw PredictionError.tooLarge("inputs[0].shape \(shape) has \(shape[0]) rows, more than the limit of \(maxRows) (MAX_ROWS_PER_REQUEST)") }
+        guard shape[0] <= maxRows else {
+            throw PredictionError.tooLarge("inputs[0].shape \(shape) has \(shape[0]) rows, more than the limit of \(maxRows) (MAX_ROWS_PER_REQUEST)")
+        }
         let values: [Double]
         if let blob {
             let size = V2Tensor.numericTypes[datatype]!
-            guard blob.count == count * size else { throw PredictionError.invalid("shape \(shape) of \(datatype) needs \(count * size) bytes of binary data, got \(blob.count)") }
+            guard blob.count == count * size else {
+                throw PredictionError.invalid("shape \(shape) of \(datatype) needs \(count * size) bytes of binary data, got \(blob.count)")
+            }
             values = try V2Tensor.numbers(blob, datatype: datatype)
         } else {
             guard let data = spec["data"] else { throw PredictionError.invalid("inputs[0] has no data") }
@@ -105,7 +113,8 @@ enum V2Output {
         let m = predictor.manifest
         var outputs: [[String: Any]] = []
         var blobs: [UInt8] = []
-        let classes = logits.count / max(rows, 1), flat = logits.floats
+        let classes = logits.count / max(rows, 1)
+        let flat = logits.floats
         for request in parsed.outputs {
             var out: [String: Any] = ["name": m.output.name]
             if let k = request.classification {

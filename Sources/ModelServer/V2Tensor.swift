@@ -4,8 +4,10 @@ import ModelRuntime
 
 /// Open Inference Protocol tensors: JSON `data` (flat or nested) and the binary tensor extension.
 enum V2Tensor {
-    static let numericTypes: [String: Int] = ["BOOL": 1, "UINT8": 1, "UINT16": 2, "UINT32": 4, "UINT64": 8, "INT8": 1, "INT16": 2,
-                                              "INT32": 4, "INT64": 8, "FP16": 2, "FP32": 4, "FP64": 8, "BF16": 2]
+    static let numericTypes: [String: Int] = [
+        "BOOL": 1, "UINT8": 1, "UINT16": 2, "UINT32": 4, "UINT64": 8, "INT8": 1, "INT16": 2,
+        "INT32": 4, "INT64": 8, "FP16": 2, "FP32": 4, "FP64": 8, "BF16": 2,
+    ]
 
     /// The number of elements of `shape`, or nil when a dimension is negative or the product
     /// overflows: a client's shape is multiplied only with overflow checks.
@@ -48,7 +50,9 @@ enum V2Tensor {
     /// Numbers of a little-endian binary tensor.
     static func numbers(_ bytes: ArraySlice<UInt8>, datatype: String) throws -> [Double] {
         guard let size = numericTypes[datatype] else { throw PredictionError.invalid("datatype \(datatype) is not numeric") }
-        guard bytes.count % size == 0 else { throw PredictionError.invalid("binary data of \(bytes.count) bytes is not a whole number of \(datatype) elements") }
+        guard bytes.count % size == 0 else {
+            throw PredictionError.invalid("binary data of \(bytes.count) bytes is not a whole number of \(datatype) elements")
+        }
         let raw = Array(bytes)
         return try raw.withUnsafeBytes { r -> [Double] in
             let n = raw.count / size
@@ -77,7 +81,9 @@ enum V2Tensor {
         var out: [[UInt8]] = []
         var i = bytes.startIndex
         while i < bytes.endIndex {
-            guard out.count < maxElements else { throw PredictionError.tooLarge("the BYTES tensor holds more than \(maxElements) elements (MAX_ROWS_PER_REQUEST)") }
+            guard out.count < maxElements else {
+                throw PredictionError.tooLarge("the BYTES tensor holds more than \(maxElements) elements (MAX_ROWS_PER_REQUEST)")
+            }
             guard bytes.endIndex - i >= 4 else { throw PredictionError.invalid("truncated BYTES element length") }
             let n = Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24
             i += 4

@@ -6,7 +6,10 @@ import ModelEngine
 /// with N per-inference times in milliseconds, so a driver can alternate it with onnxruntime.
 struct EngineBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "engine-bench", abstract: "Benchmark helper for bench/engine (reads commands on stdin).", shouldDisplay: false)
+        commandName: "engine-bench",
+        abstract: "Benchmark helper for bench/engine (reads commands on stdin).",
+        shouldDisplay: false
+    )
 
     @Option(help: "ONNX model file.") var model: String
     @Option(help: "Raw little-endian float32 input file.") var input: String

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import ImagePipeline
 import Logging
 import ModelEngine
-import ImagePipeline
 import ModelServer
 
 /// `model-server`: serve a model over HTTP, or classify images from the command line.
@@ -13,7 +13,8 @@ struct ModelServerCommand: AsyncParsableCommand {
         abstract: "Serve an ONNX image classifier over HTTP (Flask-compatible and Open Inference Protocol).",
         version: ServerInfo.version,
         subcommands: [Serve.self, Infer.self, Probe.self, EngineBench.self],
-        defaultSubcommand: Serve.self)
+        defaultSubcommand: Serve.self
+    )
 
     static func main() async {
         OpenMPLaunch.ensureThreadCount()
@@ -52,10 +53,13 @@ struct Serve: AsyncParsableCommand {
         if let port { config.port = port }
         if let modelDir { config.modelDirectory = URL(fileURLWithPath: modelDir) }
         let logger = makeLogger(level: logLevel ?? env["LOG_LEVEL"])
-        logger.info("starting", metadata: [
-            "version": "\(ServerInfo.version)", "address": "\(config.host):\(config.port)",
-            "model_dir": "\(config.modelDirectory.path)", "omp_threads": "\(Threads.openMP)",
-        ])
+        logger.info(
+            "starting",
+            metadata: [
+                "version": "\(ServerInfo.version)", "address": "\(config.host):\(config.port)",
+                "model_dir": "\(config.modelDirectory.path)", "omp_threads": "\(Threads.openMP)",
+            ]
+        )
         try await ModelServer(configuration: config, logger: logger).run()
     }
 }

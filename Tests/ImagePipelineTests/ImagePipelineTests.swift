@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ImagePipeline
 
 /// The pipeline against Pillow: real photos written by Pillow, preprocessed by Pillow
@@ -10,8 +11,10 @@ struct ImagePipelineTests {
         .appendingPathComponent(".cache/images")
     static let demo = Preprocessor(resizeShorter: 256, crop: (224, 224), mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5])
 
-    static let files = ["coffee.jpg", "camera.png", "rocket.jpg", "motorcycle.png", "astronaut_rgba.png",
-                        "chelsea_palette.png", "camera_gray.jpg", "hubble_large.jpg", "hubble_huge.jpg", "coffee_exif6.jpg", "chelsea_cmyk.jpg"]
+    static let files = [
+        "coffee.jpg", "camera.png", "rocket.jpg", "motorcycle.png", "astronaut_rgba.png",
+        "chelsea_palette.png", "camera_gray.jpg", "hubble_large.jpg", "hubble_huge.jpg", "coffee_exif6.jpg", "chelsea_cmyk.jpg",
+    ]
 
     @Test("matches Pillow's preprocessing", arguments: files)
     func matchesPillow(file: String) throws {

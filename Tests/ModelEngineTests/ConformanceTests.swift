@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelEngine
 
 /// ONNX's own backend tests (see `Tests/Fixtures/onnx_conformance.py`). Every test whose

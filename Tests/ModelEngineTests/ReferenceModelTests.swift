@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelEngine
 
 /// Equality with onnxruntime on whole models (see `Tests/Fixtures/reference_models.py`):
@@ -27,18 +28,22 @@ struct ReferenceModelTests {
     func demoBatch8() throws -> (Model, Tensor) {
         let folder = TestData.referenceModels.appendingPathComponent("demo_batch8")
         try #require(TestData.exists(folder), "reference models are missing: run `make test-data`")
-        return (try Model(contentsOf: folder.appendingPathComponent("model.onnx")),
-                try TestData.tensor(at: folder.appendingPathComponent("test_data_set_0/input_0.pb")))
+        return (
+            try Model(contentsOf: folder.appendingPathComponent("model.onnx")),
+            try TestData.tensor(at: folder.appendingPathComponent("test_data_set_0/input_0.pb"))
+        )
     }
 
     @Test("a batch of 8 equals 8 single runs")
     func batchEqualsSingles() throws {
         let (model, batch) = try demoBatch8()
-        let name = model.inputs[0].name, output = model.outputs[0].name
+        let name = model.inputs[0].name
+        let output = model.outputs[0].name
         let batched = try model.run([name: batch])[output]!
         let perImage = batch.count / batch.shape[0]
         let classes = batched.count / batch.shape[0]
-        let all = batch.floats, logits = batched.floats
+        let all = batch.floats
+        let logits = batched.floats
         for i in 0..<batch.shape[0] {
             let one = Tensor(shape: [1] + batch.shape.dropFirst(), floats: Array(all[(i * perImage)..<((i + 1) * perImage)]))
             let single = try model.run([name: one])[output]!.floats
@@ -51,8 +56,10 @@ struct ReferenceModelTests {
     @Test("plans for different batch sizes share weights and activation memory without interfering")
     func interleavedBatchSizes() throws {
         let (model, batch) = try demoBatch8()
-        let name = model.inputs[0].name, output = model.outputs[0].name
-        let perImage = batch.count / batch.shape[0], all = batch.floats
+        let name = model.inputs[0].name
+        let output = model.outputs[0].name
+        let perImage = batch.count / batch.shape[0]
+        let all = batch.floats
         func first(_ n: Int) -> Tensor { Tensor(shape: [n] + batch.shape.dropFirst(), floats: Array(all[0..<(n * perImage)])) }
         // Smaller plans first, so the arena is outgrown and replaced; then back to the small ones.
         let one = try model.run([name: first(1)])[output]!.floats
@@ -74,13 +81,19 @@ struct ReferenceModelTests {
                 Node(opType: "NonMaxSuppression", name: "nms", domain: "", inputs: ["a"], outputs: ["b"], attributes: [:]),
                 Node(opType: "FancyOp", name: "custom", domain: "com.example", inputs: ["b"], outputs: ["y"], attributes: [:]),
             ],
-            constants: [:], inputs: [ValueSpec(name: "x", dataType: .float32, shape: [.fixed(1)])],
-            outputs: [ValueSpec(name: "y", dataType: .float32, shape: nil)], opset: 13)
-        #expect(throws: ModelError.unsupported([
-            UnsupportedNode(opType: "NonMaxSuppression", name: "nms", reason: "operator not implemented"),
-            UnsupportedNode(opType: "FancyOp", name: "custom", reason: "operator domain 'com.example'"),
-        ])) { try Model(graph: graph, options: .init()) }
-        let message = ModelError.unsupported([UnsupportedNode(opType: "NonMaxSuppression", name: "nms", reason: "operator not implemented")]).description
+            constants: [:],
+            inputs: [ValueSpec(name: "x", dataType: .float32, shape: [.fixed(1)])],
+            outputs: [ValueSpec(name: "y", dataType: .float32, shape: nil)],
+            opset: 13
+        )
+        #expect(
+            throws: ModelError.unsupported([
+                UnsupportedNode(opType: "NonMaxSuppression", name: "nms", reason: "operator not implemented"),
+                UnsupportedNode(opType: "FancyOp", name: "custom", reason: "operator domain 'com.example'"),
+            ])
+        ) { try Model(graph: graph, options: .init()) }
+        let message = ModelError.unsupported([UnsupportedNode(opType: "NonMaxSuppression", name: "nms", reason: "operator not implemented")])
+            .description
         #expect(message.contains("NonMaxSuppression 'nms': operator not implemented"))
     }
 }

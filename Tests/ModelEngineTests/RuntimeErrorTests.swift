@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ModelEngine
 
 @Suite("Run-time errors")
@@ -11,7 +12,9 @@ struct RuntimeErrorTests {
             nodes: [Node(opType: "Div", name: "div", domain: "", inputs: ["a", "b"], outputs: ["y"], attributes: [:])],
             constants: [:],
             inputs: [ValueSpec(name: "a", dataType: .int64, shape: [.fixed(n)]), ValueSpec(name: "b", dataType: .int64, shape: [.fixed(n)])],
-            outputs: [ValueSpec(name: "y", dataType: .int64, shape: nil)], opset: 13)
+            outputs: [ValueSpec(name: "y", dataType: .int64, shape: nil)],
+            opset: 13
+        )
         let model = try Model(graph: graph, options: .init())
         let a = Tensor(shape: [n], int64s: (0..<n).map { Int64($0 * 6) })
         let twos = Tensor(shape: [n], int64s: [Int64](repeating: 2, count: n))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelFetch
 
 /// Hostile tarballs (Tests/Fixtures/fetch_fixtures.py, HOSTILE): links through links, absolute
@@ -14,16 +15,24 @@ struct ArchiveSafetyTests {
         try FileManager.default.createDirectory(at: dest, withIntermediateDirectories: true)
         try Data("keep".utf8).write(to: outer.appendingPathComponent("marker"))
         let archive = dest.appendingPathComponent(name)
-        _ = try quietFetcher([:]).fetch(uri: "file://\(Fixtures.directory.appendingPathComponent(name).path)", sha256: Fixtures.sha(name), to: archive)
+        _ = try quietFetcher([:]).fetch(
+            uri: "file://\(Fixtures.directory.appendingPathComponent(name).path)",
+            sha256: Fixtures.sha(name),
+            to: archive
+        )
         return (outer, dest, archive)
     }
 
     func contents(_ dir: URL) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted() }
 
-    @Test("refused with exit code 8, nothing extracted, nothing outside touched",
-          arguments: ["chain.tar.gz", "chain-late.tar.gz", "abs-link.tar.gz", "dotdot.tar.gz", "hardlink-out.tar.gz",
-                      "hardlink-abs.tar.gz", "hardlink-via-link.tar.gz", "through-link.tar.gz", "link-to-link.tar.gz",
-                      "huge-pax.tar.gz", "huge-size.tar.gz", "overflow-size.tar.gz", "bad-checksum.tar.gz"])
+    @Test(
+        "refused with exit code 8, nothing extracted, nothing outside touched",
+        arguments: [
+            "chain.tar.gz", "chain-late.tar.gz", "abs-link.tar.gz", "dotdot.tar.gz", "hardlink-out.tar.gz",
+            "hardlink-abs.tar.gz", "hardlink-via-link.tar.gz", "through-link.tar.gz", "link-to-link.tar.gz",
+            "huge-pax.tar.gz", "huge-size.tar.gz", "overflow-size.tar.gz", "bad-checksum.tar.gz",
+        ]
+    )
     func refused(name: String) throws {
         let (outer, dest, archive) = try layout(name)
         do {
@@ -75,8 +84,13 @@ struct ArchiveSafetyTests {
         // --extract unpacks beside the archive: OUTER/dest/chain.tar.gz, so an escape lands in OUTER.
         let outer = Fixtures.scratch()
         let dest = outer.appendingPathComponent("dest")
-        let r = try CommandTests().run(["file://\(Fixtures.directory.appendingPathComponent("chain.tar.gz").path)", "--sha256", Fixtures.sha("chain.tar.gz"),
-                                        "--output", dest.appendingPathComponent("chain.tar.gz").path, "--extract"], env: [:])
+        let r = try CommandTests().run(
+            [
+                "file://\(Fixtures.directory.appendingPathComponent("chain.tar.gz").path)", "--sha256", Fixtures.sha("chain.tar.gz"),
+                "--output", dest.appendingPathComponent("chain.tar.gz").path, "--extract",
+            ],
+            env: [:]
+        )
         #expect(r.status == 8, "\(r.output)")
         #expect(r.output.contains("bad archive: link 'l' -> 'x/y/..' goes through the link 'x/y'"), "\(r.output)")
         #expect(contents(dest) == ["chain.tar.gz"])

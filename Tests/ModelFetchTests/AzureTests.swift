@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelFetch
 
 /// Against a local Blob endpoint that checks every Shared Key signature with Azure's own SDK
@@ -21,15 +22,19 @@ struct AzureTests {
     @Test("Shared Key from AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY")
     func sharedKey() throws {
         let s = try server()
-        _ = try fetch(["AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=\(s.string("endpoint"))",
-                       "AZURE_STORAGE_ACCOUNT": s.string("account"), "AZURE_STORAGE_KEY": s.string("key")])
+        _ = try fetch([
+            "AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=\(s.string("endpoint"))",
+            "AZURE_STORAGE_ACCOUNT": s.string("account"), "AZURE_STORAGE_KEY": s.string("key"),
+        ])
     }
 
     @Test("Shared Key from a connection string")
     func connectionString() throws {
         let s = try server()
-        _ = try fetch(["AZURE_STORAGE_CONNECTION_STRING":
-            "DefaultEndpointsProtocol=http;AccountName=\(s.string("account"));AccountKey=\(s.string("key"));BlobEndpoint=\(s.string("endpoint"))"])
+        _ = try fetch([
+            "AZURE_STORAGE_CONNECTION_STRING":
+                "DefaultEndpointsProtocol=http;AccountName=\(s.string("account"));AccountKey=\(s.string("key"));BlobEndpoint=\(s.string("endpoint"))"
+        ])
     }
 
     @Test("a wrong key is refused by the SDK's check: a credentials error without the key in it")
@@ -37,8 +42,10 @@ struct AzureTests {
         let s = try server()
         let wrong = Data("not-the-key-\(UUID().uuidString)".utf8).base64EncodedString()
         do {
-            _ = try fetch(["AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=\(s.string("endpoint"))",
-                           "AZURE_STORAGE_ACCOUNT": s.string("account"), "AZURE_STORAGE_KEY": wrong])
+            _ = try fetch([
+                "AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=\(s.string("endpoint"))",
+                "AZURE_STORAGE_ACCOUNT": s.string("account"), "AZURE_STORAGE_KEY": wrong,
+            ])
             Issue.record("expected a credentials error")
         } catch let e as FetchError {
             #expect(e.exitCode == 3, "\(e)")
@@ -61,8 +68,10 @@ struct AzureTests {
     @Test("a signed x-ms-range request resumes mid-blob")
     func range() throws {
         let s = try server()
-        let env = ["AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=\(s.string("endpoint"))",
-                   "AZURE_STORAGE_ACCOUNT": s.string("account"), "AZURE_STORAGE_KEY": s.string("key")]
+        let env = [
+            "AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=\(s.string("endpoint"))",
+            "AZURE_STORAGE_ACCOUNT": s.string("account"), "AZURE_STORAGE_KEY": s.string("key"),
+        ]
         guard case .azure(let location) = try Source(uri: Self.uri, environment: env) else { return }
         let sink = MemorySink()
         let (response, _) = Curl.get(location.request(path: "models/fixtures/model.bin", range: 1_000_000), sink: sink)
@@ -74,13 +83,19 @@ struct AzureTests {
     @Test("a prefix lists with List Blobs across pages (Shared Key and container SAS)")
     func prefix() throws {
         let s = try server()
-        let keyEnv = ["AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=\(s.string("endpoint"))",
-                      "AZURE_STORAGE_ACCOUNT": s.string("account"), "AZURE_STORAGE_KEY": s.string("key")]
+        let keyEnv = [
+            "AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=\(s.string("endpoint"))",
+            "AZURE_STORAGE_ACCOUNT": s.string("account"), "AZURE_STORAGE_KEY": s.string("key"),
+        ]
         let dir = Fixtures.scratch()
         let files = try quietFetcher(keyEnv).fetchPrefix(uri: "https://modelstore.blob.core.windows.net/models/many/", to: dir)
         #expect(files.count == 12)
         #expect(try String(contentsOf: dir.appendingPathComponent("part-11.txt"), encoding: .utf8) == "blob 11\n")
-        let sasEnv = ["AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=\(s.string("endpoint"))", "AZURE_STORAGE_SAS_TOKEN": s.string("container_sas")]
-        #expect(try quietFetcher(sasEnv).fetchPrefix(uri: "https://modelstore.blob.core.windows.net/models/many/", to: Fixtures.scratch()).count == 12)
+        let sasEnv = [
+            "AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=\(s.string("endpoint"))", "AZURE_STORAGE_SAS_TOKEN": s.string("container_sas"),
+        ]
+        #expect(
+            try quietFetcher(sasEnv).fetchPrefix(uri: "https://modelstore.blob.core.windows.net/models/many/", to: Fixtures.scratch()).count == 12
+        )
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import ModelFetch
 import TestSupport
+import Testing
+
+@testable import ModelFetch
 
 /// The `model-fetch` binary: exit codes, and no credential in any output.
 @Suite("model-fetch command", .serialized)
@@ -24,7 +25,10 @@ struct CommandTests {
     @Test("fetches and verifies; exit 0 with a summary line")
     func success() throws {
         let out = Fixtures.scratch().appendingPathComponent("model.bin")
-        let r = try run(["file://\(Fixtures.directory.appendingPathComponent("model.bin").path)", "--sha256", Fixtures.sha("model.bin"), "--output", out.path], env: [:])
+        let r = try run(
+            ["file://\(Fixtures.directory.appendingPathComponent("model.bin").path)", "--sha256", Fixtures.sha("model.bin"), "--output", out.path],
+            env: [:]
+        )
         #expect(r.status == 0, "\(r.output)")
         #expect(r.output.contains("sha256 \(Fixtures.sha("model.bin"))") && r.output.contains("MB/s"))
     }
@@ -49,8 +53,11 @@ struct CommandTests {
             "$2" "$3" --sha256 "$4" --output "$1/model.bin"; status=$?
             echo "left: [$(ls -A "$1")]"; exit $status
             """
-        let r = try run(["-rm", "sh", "-c", script, "sh", dir.path, Paths.binary.path, source, Fixtures.sha("model.bin")], env: [:],
-                        executable: URL(fileURLWithPath: "/usr/bin/unshare"))
+        let r = try run(
+            ["-rm", "sh", "-c", script, "sh", dir.path, Paths.binary.path, source, Fixtures.sha("model.bin")],
+            env: [:],
+            executable: URL(fileURLWithPath: "/usr/bin/unshare")
+        )
         #expect(r.status != 99, "cannot mount a tmpfs here: \(r.output)")
         return r
     }
@@ -68,7 +75,10 @@ struct CommandTests {
         let base = try #require(FaultTests.server, "the fault server could not start").string("base")
         let r = try fetchIntoSmallDisk("\(base)/chunked")
         #expect(r.status == 6, "\(r.output)")
-        #expect(r.output.contains("disk full") && r.output.contains("No space left on device") && !r.output.contains("more bytes needed"), "\(r.output)")
+        #expect(
+            r.output.contains("disk full") && r.output.contains("No space left on device") && !r.output.contains("more bytes needed"),
+            "\(r.output)"
+        )
         #expect(r.output.contains("left: []"), "\(r.output)")
     }
 
@@ -82,17 +92,28 @@ struct CommandTests {
         let s3 = try #require(S3Tests.server, "moto could not start")
         let secret = "FAKEsecretKEY/\(UUID().uuidString)"
         let token = "FAKEsessionTOKEN\(UUID().uuidString)"
-        let r = try run(["s3://models/fixtures/model.bin", "--sha256", Fixtures.sha("model.bin"), "--output", Fixtures.scratch().appendingPathComponent("m").path],
-                        env: ["AWS_ENDPOINT_URL": s3.string("endpoint"), "AWS_ACCESS_KEY_ID": s3.string("access_key"),
-                              "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": token, "S3_MAX_ATTEMPTS": "1"])
+        let r = try run(
+            [
+                "s3://models/fixtures/model.bin", "--sha256", Fixtures.sha("model.bin"), "--output",
+                Fixtures.scratch().appendingPathComponent("m").path,
+            ],
+            env: [
+                "AWS_ENDPOINT_URL": s3.string("endpoint"), "AWS_ACCESS_KEY_ID": s3.string("access_key"),
+                "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": token, "S3_MAX_ATTEMPTS": "1",
+            ]
+        )
         #expect(r.status == 3, "\(r.output)")
         #expect(!r.output.contains(secret) && !r.output.contains(token))
         let az = try #require(AzureTests.server, "the Azure server could not start")
         let sas = (az.info["blob_sas"] as! [String: String])["fixtures/model.bin"]!
         let sig = sas.split(separator: "&").first { $0.hasPrefix("sig=") }!.dropFirst(4)
-        let r2 = try run(["https://modelstore.blob.core.windows.net/models/fixtures/missing.bin?\(sas)", "--sha256", Fixtures.sha("model.bin"),
-                          "--output", Fixtures.scratch().appendingPathComponent("m").path],
-                         env: ["AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=\(az.string("endpoint"))"])
+        let r2 = try run(
+            [
+                "https://modelstore.blob.core.windows.net/models/fixtures/missing.bin?\(sas)", "--sha256", Fixtures.sha("model.bin"),
+                "--output", Fixtures.scratch().appendingPathComponent("m").path,
+            ],
+            env: ["AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=\(az.string("endpoint"))"]
+        )
         #expect(r2.status == 3 || r2.status == 4, "\(r2.output)")
         #expect(!r2.output.contains(String(sig)) && !r2.output.contains(String(sig).removingPercentEncoding ?? "-"))
     }

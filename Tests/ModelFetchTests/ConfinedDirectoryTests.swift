@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelFetch
 
 /// The kernel-level half of safe extraction, on its own: even asked directly (no lexical check
@@ -9,19 +10,24 @@ struct ConfinedDirectoryTests {
     /// ROOT with `link -> OUTSIDE` (absolute) and `file-link -> OUTSIDE/target`.
     func layout() throws -> (root: ConfinedDirectory, rootURL: URL, outside: URL) {
         let base = Fixtures.scratch()
-        let root = base.appendingPathComponent("root"), outside = base.appendingPathComponent("outside")
+        let root = base.appendingPathComponent("root")
+        let outside = base.appendingPathComponent("outside")
         for dir in [root, outside] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
         try Data("untouched".utf8).write(to: outside.appendingPathComponent("target"))
         try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("link").path, withDestinationPath: outside.path)
-        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("file-link").path,
-                                                   withDestinationPath: outside.appendingPathComponent("target").path)
+        try FileManager.default.createSymbolicLink(
+            atPath: root.appendingPathComponent("file-link").path,
+            withDestinationPath: outside.appendingPathComponent("target").path
+        )
         return (try ConfinedDirectory(path: root.path), root, outside)
     }
 
     @Test("nothing is created through a linked directory")
     func throughLink() throws {
         let (root, _, outside) = try layout()
-        #expect(throws: FetchError.archive("'link/evil': 'link' is a link or not a directory; refusing to go through it")) { _ = try root.createFile(["link", "evil"]) }
+        #expect(throws: FetchError.archive("'link/evil': 'link' is a link or not a directory; refusing to go through it")) {
+            _ = try root.createFile(["link", "evil"])
+        }
         #expect(throws: FetchError.self) { try root.makeDirectory(["link", "sub"]) }
         #expect(throws: FetchError.self) { try root.makeSymlink(["link", "s"], target: "x") }
         #expect(throws: FetchError.self) { try root.makeHardlink(["h"], to: ["link", "target"]) }

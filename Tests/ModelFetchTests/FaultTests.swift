@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import ModelFetch
 
 /// Retries, resume, timeouts and integrity against a server that misbehaves on purpose
 /// (Tests/Fixtures/fault_server.py).
 @Suite("Faults: drops, 5xx, 429, wrong bytes, stalls", .serialized)
 struct FaultTests {
-    static let server: PythonServer? = Fixtures.available
+    static let server: PythonServer? =
+        Fixtures.available
         ? try? PythonServer("fault_server.py", [Fixtures.directory.appendingPathComponent("model.bin").path]) : nil
 
     func base() throws -> String { try #require(Self.server, "the fault server could not start").string("base") }
@@ -39,7 +41,11 @@ struct FaultTests {
     func rangeIgnored() throws {
         let (_, summary) = try fetch("/droprange")
         #expect(summary.attempts == 2)
-        #expect(summary.bytes == (try FileManager.default.attributesOfItem(atPath: Fixtures.directory.appendingPathComponent("model.bin").path)[.size] as! NSNumber).int64Value)
+        #expect(
+            summary.bytes
+                == (try FileManager.default.attributesOfItem(atPath: Fixtures.directory.appendingPathComponent("model.bin").path)[.size] as! NSNumber)
+                .int64Value
+        )
         let requests = try log().filter { $0["path"] as? String == "/droprange" }
         #expect(requests.count == 2 && requests[1]["range"] is String)
     }
@@ -86,11 +92,17 @@ struct FaultTests {
     func stall() throws {
         let start = Date()
         do {
-            _ = try quietFetcher(["S3_READ_TIMEOUT": "2"], attempts: 2).fetch(uri: "\(try base())/stall", sha256: Fixtures.sha("model.bin"),
-                                                                               to: Fixtures.scratch().appendingPathComponent("m"))
+            _ = try quietFetcher(["S3_READ_TIMEOUT": "2"], attempts: 2).fetch(
+                uri: "\(try base())/stall",
+                sha256: Fixtures.sha("model.bin"),
+                to: Fixtures.scratch().appendingPathComponent("m")
+            )
             Issue.record("expected a transfer error")
         } catch let e as FetchError {
-            guard case .transfer = e else { Issue.record("expected transfer, got \(e)"); return }
+            guard case .transfer = e else {
+                Issue.record("expected transfer, got \(e)")
+                return
+            }
             #expect(e.exitCode == 7)
         }
         #expect(Date().timeIntervalSince(start) < 20)
@@ -113,8 +125,11 @@ struct FaultTests {
         _ = try fetch("/ok", env: ["MODEL_FETCH_BEARER_TOKEN": token])
         #expect(try log().last { $0["path"] as? String == "/ok" }?["authorization"] as? String == "Bearer \(token)")
         do {
-            _ = try quietFetcher(["MODEL_FETCH_BEARER_TOKEN": token]).fetch(uri: "\(try base())/denied", sha256: Fixtures.sha("model.bin"),
-                                                                            to: Fixtures.scratch().appendingPathComponent("m"))
+            _ = try quietFetcher(["MODEL_FETCH_BEARER_TOKEN": token]).fetch(
+                uri: "\(try base())/denied",
+                sha256: Fixtures.sha("model.bin"),
+                to: Fixtures.scratch().appendingPathComponent("m")
+            )
         } catch let e as FetchError {
             #expect(!e.description.contains(token))
         }
@@ -149,7 +164,11 @@ struct ArchiveTests {
     @Test func gunzip() throws {
         let dir = Fixtures.scratch()
         let gz = dir.appendingPathComponent("model.bin.gz")
-        _ = try quietFetcher([:]).fetch(uri: "file://\(Fixtures.directory.appendingPathComponent("model.bin.gz").path)", sha256: Fixtures.sha("model.bin.gz"), to: gz)
+        _ = try quietFetcher([:]).fetch(
+            uri: "file://\(Fixtures.directory.appendingPathComponent("model.bin.gz").path)",
+            sha256: Fixtures.sha("model.bin.gz"),
+            to: gz
+        )
         try Archive.gunzip(gz, to: dir.appendingPathComponent("model.bin"))
         #expect(sameBytes(dir.appendingPathComponent("model.bin"), Fixtures.directory.appendingPathComponent("model.bin")))
     }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+
 @testable import ModelFetch
 
 /// Writing and hashing on background threads: the file and the digest come out as if done inline,
@@ -33,7 +34,8 @@ struct HashingWriterTests {
         defer { if fd >= 0 { close(fd) } }
         guard fd >= 0, FileFlags.isDirect(fd) else { return false }
         // The type of the mount that holds the file (the longest mount point that prefixes its path).
-        var type = "", longest = -1
+        var type = ""
+        var longest = -1
         for line in ((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "").split(separator: "\n") {
             let fields = line.split(separator: " ").map(String.init)
             guard fields.count > 2, fields[1] == "/" || path.hasPrefix(fields[1] + "/"), fields[1].count > longest else { continue }
@@ -66,7 +68,10 @@ struct HashingWriterTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == data)
     }
 
-    @Test("with O_DIRECT, whole blocks bypass the page cache", .enabled(if: directIO, "no disk behind O_DIRECT in the scratch directory (refused, or tmpfs)"))
+    @Test(
+        "with O_DIRECT, whole blocks bypass the page cache",
+        .enabled(if: directIO, "no disk behind O_DIRECT in the scratch directory (refused, or tmpfs)")
+    )
     func bypassesPageCache() throws {
         let (fd, path) = try openScratch(direct: true)
         defer { close(fd) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelFetch
 
 /// Listings that never end (Tests/Fixtures/fault_server.py: `repeat`, `endless`, `wide`) stop

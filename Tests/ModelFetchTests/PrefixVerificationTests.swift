@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelFetch
 
 /// A prefix fetch is verified against the prefix's SHA256SUMS, on real S3 (moto; the prefixes
@@ -36,7 +37,10 @@ struct PrefixVerificationTests {
     @Test("a wrong digest: exit 5 naming the final path, and nothing written (an old file there is kept)")
     func tampered() throws {
         let (dir, e) = try failing("tampered/", existing: ["a.txt": "old"])
-        guard case .checksumMismatch(let file, _, _)? = e else { Issue.record("expected a checksum mismatch, got \(String(describing: e))"); return }
+        guard case .checksumMismatch(let file, _, _)? = e else {
+            Issue.record("expected a checksum mismatch, got \(String(describing: e))")
+            return
+        }
         #expect(file == dir.appendingPathComponent("b.txt").path)
         #expect(contents(dir) == ["a.txt"])
         #expect(try String(contentsOf: dir.appendingPathComponent("a.txt"), encoding: .utf8) == "old")
@@ -45,14 +49,20 @@ struct PrefixVerificationTests {
     @Test("an object SHA256SUMS does not list is refused before anything is downloaded")
     func unlisted() throws {
         let (dir, e) = try failing("unlisted/")
-        #expect(e?.exitCode == 5 && e?.description.contains("'b.txt' is not listed in s3://models/unlisted/SHA256SUMS") == true, "\(String(describing: e))")
+        #expect(
+            e?.exitCode == 5 && e?.description.contains("'b.txt' is not listed in s3://models/unlisted/SHA256SUMS") == true,
+            "\(String(describing: e))"
+        )
         #expect(contents(dir).isEmpty)
     }
 
     @Test("a file SHA256SUMS lists that is not there is refused")
     func missing() throws {
         let (dir, e) = try failing("missing/")
-        #expect(e?.exitCode == 5 && e?.description.contains("'b.txt' is listed in s3://models/missing/SHA256SUMS but not present") == true, "\(String(describing: e))")
+        #expect(
+            e?.exitCode == 5 && e?.description.contains("'b.txt' is listed in s3://models/missing/SHA256SUMS but not present") == true,
+            "\(String(describing: e))"
+        )
         #expect(contents(dir).isEmpty)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelFetch
 
 /// `MODEL_FETCH_HEADER`'s value is a secret as a whole: none of its words may reach any output,
@@ -14,8 +15,11 @@ struct RedactionTests {
     @Test("a multi-word header value echoed in an error is redacted whole")
     func echoed() throws {
         do {
-            _ = try quietFetcher(["MODEL_FETCH_HEADER": header]).fetch(uri: "\(try base())/echo", sha256: Fixtures.sha("model.bin"),
-                                                                      to: Fixtures.scratch().appendingPathComponent("m"))
+            _ = try quietFetcher(["MODEL_FETCH_HEADER": header]).fetch(
+                uri: "\(try base())/echo",
+                sha256: Fixtures.sha("model.bin"),
+                to: Fixtures.scratch().appendingPathComponent("m")
+            )
             Issue.record("expected a credentials error")
         } catch let e as FetchError {
             #expect(e.exitCode == 3, "\(e)")
@@ -26,8 +30,10 @@ struct RedactionTests {
 
     @Test("the command prints none of it either")
     func command() throws {
-        let r = try CommandTests().run(["\(try base())/echo", "--sha256", Fixtures.sha("model.bin"), "--output", Fixtures.scratch().appendingPathComponent("m").path],
-                                       env: ["MODEL_FETCH_HEADER": header])
+        let r = try CommandTests().run(
+            ["\(try base())/echo", "--sha256", Fixtures.sha("model.bin"), "--output", Fixtures.scratch().appendingPathComponent("m").path],
+            env: ["MODEL_FETCH_HEADER": header]
+        )
         #expect(r.status == 3, "\(r.output)")
         #expect(r.output.contains("REDACTED") && !r.output.contains(first) && !r.output.contains(second), "\(r.output)")
     }
@@ -36,6 +42,9 @@ struct RedactionTests {
     func values() {
         let secrets = Redact.headerValues(["Authorization: Bearer tok-123456", "X-Api-Key:  k1 k2-long  ", "malformed-no-colon"])
         #expect(secrets == ["Bearer tok-123456", "Bearer", "tok-123456", "k1 k2-long", "k1", "k2-long", "malformed-no-colon", "malformed-no-colon"])
-        #expect(Redact.text("Authorization: Bearer tok-123456 / X-Api-Key: k1 k2-long", secrets: secrets) == "Authorization: REDACTED / X-Api-Key: REDACTED")
+        #expect(
+            Redact.text("Authorization: Bearer tok-123456 / X-Api-Key: k1 k2-long", secrets: secrets)
+                == "Authorization: REDACTED / X-Api-Key: REDACTED"
+        )
     }
 }

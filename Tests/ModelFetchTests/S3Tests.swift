@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelFetch
 
 /// Against a real S3 server: moto in server mode with authentication enforced.
@@ -9,8 +10,10 @@ struct S3Tests {
 
     func env(secret: String? = nil) throws -> [String: String] {
         let s = try #require(Self.server, "moto could not start: run `make setup`")
-        return ["AWS_ENDPOINT_URL": s.string("endpoint"), "AWS_ACCESS_KEY_ID": s.string("access_key"),
-                "AWS_SECRET_ACCESS_KEY": secret ?? s.string("secret_key"), "AWS_REGION": "us-east-1"]
+        return [
+            "AWS_ENDPOINT_URL": s.string("endpoint"), "AWS_ACCESS_KEY_ID": s.string("access_key"),
+            "AWS_SECRET_ACCESS_KEY": secret ?? s.string("secret_key"), "AWS_REGION": "us-east-1",
+        ]
     }
 
     @Test("the right key fetches the object, verified")
@@ -30,7 +33,10 @@ struct S3Tests {
             _ = try quietFetcher(try env(secret: secret)).fetch(uri: "s3://models/fixtures/model.bin", sha256: Fixtures.sha("model.bin"), to: out)
             Issue.record("expected a credentials error")
         } catch let e as FetchError {
-            guard case .credentials = e else { Issue.record("expected credentials, got \(e)"); return }
+            guard case .credentials = e else {
+                Issue.record("expected credentials, got \(e)")
+                return
+            }
             #expect(e.exitCode == 3)
             #expect(!e.description.contains(secret))
         }
@@ -43,15 +49,22 @@ struct S3Tests {
         e["AWS_ACCESS_KEY_ID"] = nil
         e["AWS_SECRET_ACCESS_KEY"] = nil
         #expect(throws: FetchError.self) {
-            _ = try quietFetcher(e).fetch(uri: "s3://models/fixtures/model.bin", sha256: Fixtures.sha("model.bin"), to: Fixtures.scratch().appendingPathComponent("x"))
+            _ = try quietFetcher(e).fetch(
+                uri: "s3://models/fixtures/model.bin",
+                sha256: Fixtures.sha("model.bin"),
+                to: Fixtures.scratch().appendingPathComponent("x")
+            )
         }
     }
 
     @Test("a missing object is a not-found error")
     func missing() throws {
         #expect(throws: FetchError.notFound("s3://models/fixtures/nope.bin: HTTP 404 (NoSuchKey)")) {
-            _ = try quietFetcher(try env()).fetch(uri: "s3://models/fixtures/nope.bin", sha256: String(repeating: "0", count: 64),
-                                                  to: Fixtures.scratch().appendingPathComponent("nope.bin"))
+            _ = try quietFetcher(try env()).fetch(
+                uri: "s3://models/fixtures/nope.bin",
+                sha256: String(repeating: "0", count: 64),
+                to: Fixtures.scratch().appendingPathComponent("nope.bin")
+            )
         }
     }
 

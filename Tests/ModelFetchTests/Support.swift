@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import ModelFetch
 import TestSupport
+import Testing
+
+@testable import ModelFetch
 
 extension Paths {
     static var binary: URL { debugBinary("model-fetch") }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelFetch
 
 /// Tar header numbers and pax records come from the archive: every malformed one is refused.
@@ -13,9 +14,14 @@ struct TarHeaderTests {
         #expect(try TarHeader.number(field([]), field: "size") == 0)
     }
 
-    @Test("negative, overflowing or non-octal numbers are refused",
-          arguments: [[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], [0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
-                      Array("0008".utf8), Array("-1".utf8), Array("+7".utf8)] as [[UInt8]])
+    @Test(
+        "negative, overflowing or non-octal numbers are refused",
+        arguments: [
+            [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            [0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            Array("0008".utf8), Array("-1".utf8), Array("+7".utf8),
+        ] as [[UInt8]]
+    )
     func refused(bytes: [UInt8]) {
         #expect(throws: FetchError.self) { _ = try TarHeader.number(field(bytes), field: "size") }
     }

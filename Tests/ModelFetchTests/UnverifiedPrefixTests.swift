@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelFetch
 
 /// The opt-out `--allow-unverified-prefix`, and what `model-fetch` says about prefixes.
@@ -36,7 +37,10 @@ struct UnverifiedPrefixTests {
 
     @Test("the flag is refused for a single object, and --help documents both")
     func usage() throws {
-        let r = try CommandTests().run(["file:///x", "--sha256", String(repeating: "0", count: 64), "--output", "/tmp/x", "--allow-unverified-prefix"], env: [:])
+        let r = try CommandTests().run(
+            ["file:///x", "--sha256", String(repeating: "0", count: 64), "--output", "/tmp/x", "--allow-unverified-prefix"],
+            env: [:]
+        )
         #expect(r.status == 64, "ArgumentParser's EX_USAGE for a bad combination of arguments: \(r.output)")
         #expect(r.output.contains("--allow-unverified-prefix applies only to a prefix"), "\(r.output)")
         let help = try CommandTests().run(["--help"], env: [:]).output

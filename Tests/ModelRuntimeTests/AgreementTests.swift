@@ -12,8 +12,10 @@ import Testing
 /// places may differ (measured: 0.9% vs 0.9% on the 2600×2200 Hubble photo).
 @Suite("Agreement with Pillow + onnxruntime")
 struct AgreementTests {
-    static let files = ["coffee.jpg", "camera.png", "rocket.jpg", "motorcycle.png", "astronaut_rgba.png", "chelsea_palette.png",
-                        "camera_gray.jpg", "hubble_large.jpg", "hubble_huge.jpg", "coffee_exif6.jpg", "chelsea_cmyk.jpg"]
+    static let files = [
+        "coffee.jpg", "camera.png", "rocket.jpg", "motorcycle.png", "astronaut_rgba.png", "chelsea_palette.png",
+        "camera_gray.jpg", "hubble_large.jpg", "hubble_huge.jpg", "coffee_exif6.jpg", "chelsea_cmyk.jpg",
+    ]
     static let classifier: Classifier? = try? Classifier(directory: ModelDirectory(Paths.demoModel))
 
     @Test(arguments: files)
@@ -23,7 +25,9 @@ struct AgreementTests {
         let url = Paths.image(file)
         let image = try ImageDecoder().decode([UInt8](Data(contentsOf: url)), minShorterSide: classifier.preprocessor.resizeShorter)
         let ours = try classifier.classify([image], topK: 5)[0]
-        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: url.deletingPathExtension().appendingPathExtension("top5.json"))) as! [[String: Any]]
+        let reference =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: url.deletingPathExtension().appendingPathExtension("top5.json")))
+            as! [[String: Any]]
         let theirs = Dictionary(uniqueKeysWithValues: reference.map { ($0["index"] as! Int, $0["score"] as! Double) })
         if file == "hubble_huge.jpg" {
             let order = reference.map { $0["index"] as! Int }

@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+
 @testable import ModelServer
 
 @Suite("AsyncLimiter")
@@ -21,15 +22,18 @@ struct AsyncLimiterTests {
         let limiter = AsyncLimiter(permits: 2)
         try await limiter.acquire()
         try await limiter.acquire()
-        let log = Log(), started = Log()
+        let log = Log()
+        let started = Log()
         var tasks: [Task<Void, Error>] = []
         for n in 1...3 {
             // Started one after another, so that they queue in this order.
-            tasks.append(Task {
-                started.add(n)
-                try await limiter.acquire()
-                log.add(n)
-            })
+            tasks.append(
+                Task {
+                    started.add(n)
+                    try await limiter.acquire()
+                    log.add(n)
+                }
+            )
             try await eventually { started.all.count == n }
             try await Task.sleep(for: .milliseconds(20))  // it is parked in acquire() by now
         }

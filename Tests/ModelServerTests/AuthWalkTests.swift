@@ -1,9 +1,10 @@
 import Foundation
 import Hummingbird
 import Logging
-import Testing
-@testable import ModelServer
 import TestSupport
+import Testing
+
+@testable import ModelServer
 
 /// With API keys set, every route the router has is tried in every spelling the router accepts
 /// for it (trailing and doubled slashes, dot segments, percent-encoding, query and fragment),
@@ -13,9 +14,11 @@ import TestSupport
 @Suite("API keys on every route and spelling")
 struct AuthWalkTests {
     /// Routes that stay open with keys configured: probes, server metadata, metrics, the API document.
-    static let open: Set<String> = ["GET /", "GET /version", "GET /v2/health/live", "GET /v2/health/ready", "GET /v2",
-                                    "GET /v2/models/{model}/ready", "GET /v2/models/{model}/versions/{version}/ready",
-                                    "GET /metrics", "GET /openapi.json"]
+    static let open: Set<String> = [
+        "GET /", "GET /version", "GET /v2/health/live", "GET /v2/health/ready", "GET /v2",
+        "GET /v2/models/{model}/ready", "GET /v2/models/{model}/versions/{version}/ready",
+        "GET /metrics", "GET /openapi.json",
+    ]
 
     /// A concrete path for a route pattern.
     static func concrete(_ method: String, _ pattern: String) -> String {
@@ -25,11 +28,16 @@ struct AuthWalkTests {
     /// Other ways to write `path` that a client might send.
     static func spellings(_ path: String) -> [String] {
         let parts = path.split(separator: "/").map(String.init)
-        var out = [path, path + "/", "/" + path, path.replacingOccurrences(of: "/", with: "//"), path + "?x=1", path + "#frag", path + "/?a=b",
-                   "/." + path, path + "/.", "/x/.." + path]
+        var out = [
+            path, path + "/", "/" + path, path.replacingOccurrences(of: "/", with: "//"), path + "?x=1", path + "#frag", path + "/?a=b",
+            "/." + path, path + "/.", "/x/.." + path,
+        ]
         if let first = parts.first {
             out.append("/" + ([first, "."] + parts.dropFirst()).joined(separator: "/"))
-            out.append("/" + first.replacingOccurrences(of: "v", with: "%76", options: [], range: first.range(of: "v")) + "/" + parts.dropFirst().joined(separator: "/"))
+            out.append(
+                "/" + first.replacingOccurrences(of: "v", with: "%76", options: [], range: first.range(of: "v")) + "/"
+                    + parts.dropFirst().joined(separator: "/")
+            )
         }
         if parts.count > 1 { out.append("/" + parts.joined(separator: "%2F")) }
         out.append("/" + parts.joined(separator: "/").replacingOccurrences(of: "e", with: "%65"))
@@ -63,7 +71,12 @@ struct AuthWalkTests {
                     }
                 }
                 if !isOpen {
-                    let status = try rawRequest(port: base.port!, method: method, target: Self.concrete(method, pattern), headers: ["X-API-Key: walk-key"]).status
+                    let status = try rawRequest(
+                        port: base.port!,
+                        method: method,
+                        target: Self.concrete(method, pattern),
+                        headers: ["X-API-Key: walk-key"]
+                    ).status
                     #expect(status != 401, "\(method) \(pattern) with the key answered 401")
                 }
             }
@@ -75,12 +88,20 @@ struct AuthWalkTests {
 /// One HTTP/1.1 request sent as raw text (no client library rewrites the path): the status and
 /// whether the response says `Connection: close`. With `keepAlive` false the request asks for the
 /// connection to be closed itself.
-func rawRequest(port: Int, method: String, target: String, headers: [String] = [], keepAlive: Bool = false) throws -> (status: Int, connectionClose: Bool) {
+func rawRequest(
+    port: Int,
+    method: String,
+    target: String,
+    headers: [String] = [],
+    keepAlive: Bool = false
+) throws -> (status: Int, connectionClose: Bool) {
     let fd = try rawConnection(port: port)
     defer { close(fd) }
     var timeout = timeval(tv_sec: 10, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    let head = (["\(method) \(target) HTTP/1.1", "Host: 127.0.0.1", "Content-Type: image/jpeg", "Content-Length: 0"] + (keepAlive ? [] : ["Connection: close"]) + headers)
+    let head =
+        (["\(method) \(target) HTTP/1.1", "Host: 127.0.0.1", "Content-Type: image/jpeg", "Content-Length: 0"]
+        + (keepAlive ? [] : ["Connection: close"]) + headers)
         .joined(separator: "\r\n") + "\r\n\r\n"
     _ = head.withCString { send(fd, $0, strlen($0), 0) }
     var received: [UInt8] = []

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelServer
 
 @Suite("Drain")
@@ -33,7 +34,12 @@ struct DrainTests {
         // that never noticed the quiet (test machines are loaded, so it is loose).
         #expect(waited >= .milliseconds(750) && waited < .seconds(5), "waited \(waited): ~0.5 s of requests, then 0.3 s quiet")
         let bounded = ContinuousClock.now
-        let endless = Task { for _ in 0..<160 where !Task.isCancelled { drain.requestArrived(path: "/score"); try? await Task.sleep(for: .milliseconds(50)) } }
+        let endless = Task {
+            for _ in 0..<160 where !Task.isCancelled {
+                drain.requestArrived(path: "/score")
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
         await drain.waitUntilQuiet(quiet: 0.3, minimum: 0, timeout: 1)
         // Requests keep coming for 8 s: only the 1 s timeout can have ended the wait this early.
         #expect(ContinuousClock.now - bounded < .seconds(5), "the timeout bounds the drain when traffic never stops")

@@ -1,10 +1,12 @@
 import Foundation
+import TestSupport
+import Testing
+
+@testable import ModelServer
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Testing
-@testable import ModelServer
-import TestSupport
 
 @Suite("Health, readiness and shutdown", .serialized)
 struct HealthTests {
@@ -47,7 +49,9 @@ struct HealthTests {
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
     }
 
-    @Test("SIGTERM with the defaults: readiness 503 at once, requests still served (closing their connections) until they stop arriving, in-flight ones finish, then exit 0")
+    @Test(
+        "SIGTERM with the defaults: readiness 503 at once, requests still served (closing their connections) until they stop arriving, in-flight ones finish, then exit 0"
+    )
     func drain() async throws {
         try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-server first")
         try #require(Paths.demoArtifactExists && Paths.imagesExist, "run `make model test-data`")
@@ -58,12 +62,18 @@ struct HealthTests {
         var form = Data()
         let jpeg = try Data(contentsOf: Paths.image("coffee.jpg"))
         for i in 0..<24 {
-            form += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"f\(i)\"; filename=\"c.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8) + jpeg + Data("\r\n".utf8)
+            form +=
+                Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"f\(i)\"; filename=\"c.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8)
+                + jpeg + Data("\r\n".utf8)
         }
         form += Data("--\(boundary)--\r\n".utf8)
         let inFlight = Task {
-            try await http("POST", base.appendingPathComponent("v1/models/efficientnet-lite0:classify"), body: form,
-                           headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"])
+            try await http(
+                "POST",
+                base.appendingPathComponent("v1/models/efficientnet-lite0:classify"),
+                body: form,
+                headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"]
+            )
         }
         try await Task.sleep(for: .milliseconds(30))
         kill(process.processIdentifier, SIGTERM)
@@ -77,7 +87,12 @@ struct HealthTests {
             let during = try rawRequest(port: base.port!, method: "GET", target: "/v2/models/efficientnet-lite0", keepAlive: true)
             #expect(during.status == 200 && during.connectionClose, "a request while draining: \(during)")
         }
-        let during = try await http("POST", base.appendingPathComponent("v1/models/efficientnet-lite0:classify"), body: jpeg, headers: ["Content-Type": "image/jpeg"])
+        let during = try await http(
+            "POST",
+            base.appendingPathComponent("v1/models/efficientnet-lite0:classify"),
+            body: jpeg,
+            headers: ["Content-Type": "image/jpeg"]
+        )
         #expect(during.status == 200, "a prediction while draining: \(during.status) \(during.text)")
         let finished = try await inFlight.value
         #expect(finished.status == 200, "in-flight request: \(finished.status) \(finished.text)")

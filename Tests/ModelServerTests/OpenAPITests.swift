@@ -1,12 +1,14 @@
 import Foundation
+import Hummingbird
+import Logging
+import TestSupport
+import Testing
+
+@testable import ModelServer
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Hummingbird
-import Logging
-import Testing
-@testable import ModelServer
-import TestSupport
 
 /// `/openapi.json` must describe exactly the routes the server has.
 @Suite("OpenAPI document")
@@ -31,7 +33,10 @@ struct OpenAPITests {
     func matchesRouter() {
         let server = ModelServer(configuration: ServerConfiguration(), logger: Logger(label: "test"))
         let routed = Set(server.makeRouter().routes.map { "\($0.method) \($0.path)" })
-        #expect(routed == Self.documented, "undocumented: \(routed.subtracting(Self.documented).sorted()); not routed: \(Self.documented.subtracting(routed).sorted())")
+        #expect(
+            routed == Self.documented,
+            "undocumented: \(routed.subtracting(Self.documented).sorted()); not routed: \(Self.documented.subtracting(routed).sorted())"
+        )
     }
 
     @Test("every documented GET answers with a documented status")

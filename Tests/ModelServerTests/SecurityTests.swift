@@ -1,12 +1,14 @@
 import Foundation
+import Hummingbird
+import Logging
+import TestSupport
+import Testing
+
+@testable import ModelServer
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Hummingbird
-import Logging
-import Testing
-@testable import ModelServer
-import TestSupport
 
 @Suite("API keys and the metrics port", .serialized)
 struct SecurityTests {
@@ -25,7 +27,10 @@ struct SecurityTests {
             #expect(wrong.status == 401 && !wrong.text.contains(key))
             #expect(try await http("POST", url, body: jpeg, headers: ["Content-Type": "image/jpeg", "Authorization": "Bearer \(key)"]).status == 200)
             #expect(try await http("POST", url, body: jpeg, headers: ["Content-Type": "image/jpeg", "X-API-Key": "second-key"]).status == 200)
-            #expect(try await http("POST", base.appendingPathComponent("score"), body: Data("{}".utf8), headers: ["Content-Type": "application/json"]).status == 401)
+            #expect(
+                try await http("POST", base.appendingPathComponent("score"), body: Data("{}".utf8), headers: ["Content-Type": "application/json"])
+                    .status == 401
+            )
             #expect(try await http("GET", base.appendingPathComponent("v2/models/efficientnet-lite0")).status == 401)
             for open in ["", "v2/health/live", "v2/health/ready", "v2/models/efficientnet-lite0/ready", "metrics", "version"] {
                 #expect(try await http("GET", base.appendingPathComponent(open)).status == 200, "GET /\(open) must stay open")
@@ -56,8 +61,10 @@ struct SecurityTests {
         defer { try? FileManager.default.removeItem(at: empty) }
         #expect(throws: ServerConfiguration.InvalidSetting.self) { try ServerConfiguration(environment: ["API_KEYS_FILE": empty.path]) }
         // Other settings are strict too: a typo does not silently become the default.
-        for (name, value) in [("PORT", "80a"), ("MAX_BODY_BYTES", "-1"), ("MAX_ROWS_PER_REQUEST", "0"), ("BODY_TIMEOUT_SECONDS", "nan"),
-                              ("MAX_BUFFERED_BODY_BYTES", "1024")] {
+        for (name, value) in [
+            ("PORT", "80a"), ("MAX_BODY_BYTES", "-1"), ("MAX_ROWS_PER_REQUEST", "0"), ("BODY_TIMEOUT_SECONDS", "nan"),
+            ("MAX_BUFFERED_BODY_BYTES", "1024"),
+        ] {
             #expect(throws: ServerConfiguration.InvalidSetting.self, "\(name)=\(value)") { try ServerConfiguration(environment: [name: value]) }
         }
     }
@@ -76,24 +83,39 @@ struct SecurityTests {
     func noSecretsInLogs() async throws {
         try #require(FileManager.default.fileExists(atPath: Paths.binary.path), "build model-server first")
         try #require(Paths.demoArtifactExists && Paths.imagesExist, "run `make model test-data`")
-        let apiKey = "apikey-SECRET-1b9f0c", wrongKey = "wrongkey-SECRET-77aa41"
-        let awsSecret = "awssecret-SECRET-wJalrXUtnFEMI", azureKey = "azurekey-SECRET-Eby8vdM02xNO"
-        let sig = "sig-SECRET-5f3e2d", sessionToken = "session-SECRET-FwoGZXIvYXdz"
+        let apiKey = "apikey-SECRET-1b9f0c"
+        let wrongKey = "wrongkey-SECRET-77aa41"
+        let awsSecret = "awssecret-SECRET-wJalrXUtnFEMI"
+        let azureKey = "azurekey-SECRET-Eby8vdM02xNO"
+        let sig = "sig-SECRET-5f3e2d"
+        let sessionToken = "session-SECRET-FwoGZXIvYXdz"
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("server-log-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: log) }
-        let (process, base) = try await startServerProcess(environment: [
-            "API_KEYS": apiKey, "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": awsSecret,
-            "AWS_SESSION_TOKEN": sessionToken, "AZURE_STORAGE_KEY": azureKey,
-            "AZURE_STORAGE_CONNECTION_STRING": "AccountName=a;AccountKey=\(azureKey)",
-        ], logLevel: "trace", output: log)
+        let (process, base) = try await startServerProcess(
+            environment: [
+                "API_KEYS": apiKey, "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": awsSecret,
+                "AWS_SESSION_TOKEN": sessionToken, "AZURE_STORAGE_KEY": azureKey,
+                "AZURE_STORAGE_CONNECTION_STRING": "AccountName=a;AccountKey=\(azureKey)",
+            ],
+            logLevel: "trace",
+            output: log
+        )
         defer { if process.isRunning { process.terminate() } }
         let jpeg = try Data(contentsOf: Paths.image("coffee.jpg"))
         let classify = base.appendingPathComponent("v1/models/efficientnet-lite0:classify")
-        #expect(try await http("POST", classify, body: jpeg, headers: ["Content-Type": "image/jpeg", "Authorization": "Bearer \(apiKey)"]).status == 200)
-        #expect(try await http("POST", classify, body: jpeg, headers: ["Content-Type": "image/jpeg", "Authorization": "Bearer \(wrongKey)"]).status == 401)
-        #expect(try await http("POST", classify, body: Data("garbage".utf8), headers: ["Content-Type": "image/jpeg", "X-API-Key": apiKey]).status == 400)
+        #expect(
+            try await http("POST", classify, body: jpeg, headers: ["Content-Type": "image/jpeg", "Authorization": "Bearer \(apiKey)"]).status == 200
+        )
+        #expect(
+            try await http("POST", classify, body: jpeg, headers: ["Content-Type": "image/jpeg", "Authorization": "Bearer \(wrongKey)"]).status == 401
+        )
+        #expect(
+            try await http("POST", classify, body: Data("garbage".utf8), headers: ["Content-Type": "image/jpeg", "X-API-Key": apiKey]).status == 400
+        )
         let withQuery = URL(string: base.absoluteString + "/v2/models/efficientnet-lite0/infer?sig=\(sig)")!
-        #expect(try await http("POST", withQuery, body: Data("{".utf8), headers: ["X-API-Key": apiKey, "Content-Type": "application/json"]).status == 400)
+        #expect(
+            try await http("POST", withQuery, body: Data("{".utf8), headers: ["X-API-Key": apiKey, "Content-Type": "application/json"]).status == 400
+        )
         kill(process.processIdentifier, SIGTERM)
         try await waitForExit(process)
         let text = try String(contentsOf: log, encoding: .utf8)
@@ -148,11 +170,17 @@ struct SlowClientTests {
             var closedAfter: Double?
             for byte in Array("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8) {
                 var b = byte
-                if send(fd, &b, 1, 0) != 1 { closedAfter = Date().timeIntervalSince(start); break }
+                if send(fd, &b, 1, 0) != 1 {
+                    closedAfter = Date().timeIntervalSince(start)
+                    break
+                }
                 var poll = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 if Glibc.poll(&poll, 1, 200) > 0 {
                     var r: UInt8 = 0
-                    if recv(fd, &r, 1, 0) <= 0 { closedAfter = Date().timeIntervalSince(start); break }
+                    if recv(fd, &r, 1, 0) <= 0 {
+                        closedAfter = Date().timeIntervalSince(start)
+                        break
+                    }
                 }
             }
             let after = try #require(closedAfter, "the trickling connection was never closed")

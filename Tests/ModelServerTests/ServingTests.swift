@@ -1,10 +1,12 @@
 import Foundation
+import TestSupport
+import Testing
+
+@testable import ModelServer
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Testing
-@testable import ModelServer
-import TestSupport
 
 /// The prediction API on a real listening server, driven by real clients.
 @Suite("Prediction API", .serialized)
@@ -67,7 +69,9 @@ struct ServingTests {
             let boundary = "test-boundary-\(UUID().uuidString)"
             var form = Data()
             for (name, type) in [("coffee.jpg", "image/jpeg"), ("camera.png", "image/png")] {
-                form += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(name)\"\r\nContent-Type: \(type)\r\n\r\n".utf8)
+                form += Data(
+                    "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(name)\"\r\nContent-Type: \(type)\r\n\r\n".utf8
+                )
                 form += try Data(contentsOf: Paths.image(name)) + Data("\r\n".utf8)
             }
             form += Data("--\(boundary)--\r\n".utf8)
@@ -83,7 +87,12 @@ struct ServingTests {
         try await serve { base in
             let b64 = try Data(contentsOf: Paths.image("coffee.jpg")).base64EncodedString()
             let body = try JSONSerialization.data(withJSONObject: ["instances": [["b64": b64]]])
-            let r = try await http("POST", base.appendingPathComponent("v1/models/efficientnet-lite0:predict"), body: body, headers: ["Content-Type": "application/json"])
+            let r = try await http(
+                "POST",
+                base.appendingPathComponent("v1/models/efficientnet-lite0:predict"),
+                body: body,
+                headers: ["Content-Type": "application/json"]
+            )
             let rows = jsonObject(r.body)["predictions"] as? [[Double]]
             #expect(rows?.count == 1 && rows?[0].count == 1000)
             #expect(rows?[0].indices.max { rows![0][$0] < rows![0][$1] } == 967)
@@ -106,22 +115,35 @@ struct ServingTests {
                 ("malformed JSON", score, Data("{\"input\": [".utf8), ["Content-Type": "application/json"], 400, "malformed JSON"),
                 ("no input field", score, Data("{}".utf8), ["Content-Type": "application/json"], 400, "\"input\""),
                 ("not base64", score, Data("{\"input\": [\"%%%\"]}".utf8), ["Content-Type": "application/json"], 400, "base64"),
-                ("deep nesting", score, Data((String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)).utf8),
-                 ["Content-Type": "application/json"], 400, "nests deeper"),
+                (
+                    "deep nesting", score, Data((String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)).utf8),
+                    ["Content-Type": "application/json"], 400, "nests deeper"
+                ),
                 ("body too large", classify, Data(count: 2 << 20), ["Content-Type": "image/jpeg"], 413, "limit"),
                 ("truncated JPEG", classify, jpeg.prefix(3000), ["Content-Type": "image/jpeg"], 400, "corrupt"),
                 ("zero bytes", classify, Data(), ["Content-Type": "image/jpeg"], 400, "empty"),
                 ("not an image", classify, Data("hello".utf8), ["Content-Type": "image/png"], 400, "not a JPEG or PNG"),
                 ("decompression bomb", classify, bomb, ["Content-Type": "image/png"], 413, "50000×50000"),
-                ("unknown model", base.appendingPathComponent("v1/models/resnet:classify"), jpeg, ["Content-Type": "image/jpeg"], 404, "unknown model"),
-                ("wrong shape", v2, Data(#"{"inputs":[{"name":"input","shape":[1,3,2,2],"datatype":"FP32","data":[1,2,3]}]}"#.utf8),
-                 ["Content-Type": "application/json"], 400, "does not fit"),
-                ("wrong element count", v2, Data(#"{"inputs":[{"name":"input","shape":[1,3,224,224],"datatype":"FP32","data":[1,2,3]}]}"#.utf8),
-                 ["Content-Type": "application/json"], 400, "needs 150528 elements"),
-                ("strings as numbers", v2, Data(#"{"inputs":[{"name":"input","shape":[1],"datatype":"FP32","data":["x"]}]}"#.utf8),
-                 ["Content-Type": "application/json"], 400, "input"),
-                ("unknown input name", v2, Data(#"{"inputs":[{"name":"pixels","shape":[1],"datatype":"FP32","data":[1]}]}"#.utf8),
-                 ["Content-Type": "application/json"], 400, "unknown input"),
+                (
+                    "unknown model", base.appendingPathComponent("v1/models/resnet:classify"), jpeg, ["Content-Type": "image/jpeg"], 404,
+                    "unknown model"
+                ),
+                (
+                    "wrong shape", v2, Data(#"{"inputs":[{"name":"input","shape":[1,3,2,2],"datatype":"FP32","data":[1,2,3]}]}"#.utf8),
+                    ["Content-Type": "application/json"], 400, "does not fit"
+                ),
+                (
+                    "wrong element count", v2, Data(#"{"inputs":[{"name":"input","shape":[1,3,224,224],"datatype":"FP32","data":[1,2,3]}]}"#.utf8),
+                    ["Content-Type": "application/json"], 400, "needs 150528 elements"
+                ),
+                (
+                    "strings as numbers", v2, Data(#"{"inputs":[{"name":"input","shape":[1],"datatype":"FP32","data":["x"]}]}"#.utf8),
+                    ["Content-Type": "application/json"], 400, "input"
+                ),
+                (
+                    "unknown input name", v2, Data(#"{"inputs":[{"name":"pixels","shape":[1],"datatype":"FP32","data":[1]}]}"#.utf8),
+                    ["Content-Type": "application/json"], 400, "unknown input"
+                ),
                 ("bad binary header", v2, Data("{}".utf8), ["Inference-Header-Content-Length": "999"], 400, "does not fit"),
             ]
             for (what, url, body, headers, status, fragment) in cases {
@@ -162,7 +184,10 @@ struct ServingTests {
 
     @Test("a full queue answers 503 with Retry-After at once")
     func queueFull() async throws {
-        try await serve(configure: { $0.batching.maxQueueSize = 1; $0.batching.maxBatchSize = 1 }) { base in
+        try await serve(configure: {
+            $0.batching.maxQueueSize = 1
+            $0.batching.maxBatchSize = 1
+        }) { base in
             let url = base.appendingPathComponent("v1/models/efficientnet-lite0:classify")
             let jpeg = try Data(contentsOf: Paths.image("coffee.jpg"))
             let results = try await withThrowingTaskGroup(of: HTTPResult.self) { group in
@@ -171,15 +196,23 @@ struct ServingTests {
             }
             let rejected = results.filter { $0.status == 503 }
             let statuses = results.map(\.status).sorted()
-            #expect(results.contains { $0.status == 200 }, "statuses: \(statuses) \(results.first { $0.status != 200 && $0.status != 503 }?.text ?? "")")
+            #expect(
+                results.contains { $0.status == 200 },
+                "statuses: \(statuses) \(results.first { $0.status != 200 && $0.status != 503 }?.text ?? "")"
+            )
             #expect(!rejected.isEmpty, "24 concurrent requests against a queue of 1: none refused; statuses: \(statuses)")
-            #expect(rejected.allSatisfy { $0.headers["retry-after"] == "1" && (jsonObject($0.body)["error"] as? String)?.contains("capacity") == true })
+            #expect(
+                rejected.allSatisfy { $0.headers["retry-after"] == "1" && (jsonObject($0.body)["error"] as? String)?.contains("capacity") == true }
+            )
         }
     }
 
     @Test("beyond MAX_CONCURRENT_REQUESTS, requests get 503 at the door; then the server serves again")
     func admissionLimit() async throws {
-        try await serve(configure: { $0.maxConcurrentRequests = 2; $0.batching.maxBatchSize = 1 }) { base in
+        try await serve(configure: {
+            $0.maxConcurrentRequests = 2
+            $0.batching.maxBatchSize = 1
+        }) { base in
             let url = base.appendingPathComponent("v1/models/efficientnet-lite0:classify")
             let jpeg = try Data(contentsOf: Paths.image("coffee.jpg"))
             let results = try await withThrowingTaskGroup(of: HTTPResult.self) { group in
@@ -188,7 +221,11 @@ struct ServingTests {
             }
             let shed = results.filter { $0.status == 503 }
             #expect(!shed.isEmpty, "16 concurrent requests against a limit of 2: none refused")
-            #expect(shed.allSatisfy { $0.headers["retry-after"] == "1" && (jsonObject($0.body)["error"] as? String)?.contains("2 requests in progress") == true })
+            #expect(
+                shed.allSatisfy {
+                    $0.headers["retry-after"] == "1" && (jsonObject($0.body)["error"] as? String)?.contains("2 requests in progress") == true
+                }
+            )
             #expect(results.allSatisfy { $0.status == 200 || $0.status == 503 })
             #expect(try await http("GET", base.appendingPathComponent("v2/health/ready")).status == 200, "probes are never shed")
             #expect(try await http("POST", url, body: jpeg, headers: ["Content-Type": "image/jpeg"]).status == 200)
@@ -197,7 +234,10 @@ struct ServingTests {
 
     @Test("a request that waits in the queue past its timeout gets 503")
     func queueTimeout() async throws {
-        try await serve(configure: { $0.batching.timeout = .milliseconds(1); $0.batching.maxBatchSize = 1 }) { base in
+        try await serve(configure: {
+            $0.batching.timeout = .milliseconds(1)
+            $0.batching.maxBatchSize = 1
+        }) { base in
             let url = base.appendingPathComponent("v1/models/efficientnet-lite0:classify")
             let jpeg = try Data(contentsOf: Paths.image("coffee.jpg"))
             let results = try await withThrowingTaskGroup(of: HTTPResult.self) { group in

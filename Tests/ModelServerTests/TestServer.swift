@@ -1,15 +1,17 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import ModelServer
 import ServiceLifecycle
 import TestSupport
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 /// Runs a real `ModelServer` on a free loopback port for the duration of `body`.
 func withTestServer<T: Sendable>(
-    modelDirectory: URL, configure: (inout ServerConfiguration) -> Void = { _ in },
+    modelDirectory: URL,
+    configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: @Sendable (_ base: URL, _ server: ModelServer) async throws -> T
 ) async throws -> T {
     var config = ServerConfiguration()
@@ -62,7 +64,9 @@ func freePort() throws -> Int {
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     addr.sin_port = 0
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 } }
+    let bound = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
     guard bound else { throw URLError(.cannotConnectToHost) }
     return Int(UInt16(bigEndian: addr.sin_port))
 }
@@ -81,7 +85,11 @@ func waitUntilReady(_ base: URL, seconds: Double = 60) async throws {
 ///
 /// Waiting happens off Swift's cooperative thread pool: the test servers run in this process and
 /// their request handlers need those threads, so a blocking wait there could deadlock a test.
-func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, out: String, err: String) {
+func runProcess(
+    _ executable: URL,
+    _ arguments: [String],
+    environment: [String: String]? = nil
+) async throws -> (status: Int32, out: String, err: String) {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread {
             let p = Process()
@@ -137,8 +145,10 @@ func waitForExit(_ process: Process, seconds: Double = 30) async throws {
 
 /// Runs a Python script from Tests/Fixtures with the repository's venv; returns its stdout.
 func python(_ script: String, _ args: [String]) async throws -> String {
-    let r = try await runProcess(Paths.repoRoot.appendingPathComponent(".venv/bin/python"),
-                                 [Paths.repoRoot.appendingPathComponent("Tests/Fixtures/\(script)").path] + args)
+    let r = try await runProcess(
+        Paths.repoRoot.appendingPathComponent(".venv/bin/python"),
+        [Paths.repoRoot.appendingPathComponent("Tests/Fixtures/\(script)").path] + args
+    )
     guard r.status == 0 else { throw URLError(.badServerResponse, userInfo: ["stderr": r.err]) }
     return r.out
 }
@@ -156,7 +166,9 @@ func rawConnection(port: Int) throws -> Int32 {
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_port = in_port_t(UInt16(port).bigEndian)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    let ok = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     guard ok == 0 else {
         close(fd)
         throw URLError(.cannotConnectToHost)

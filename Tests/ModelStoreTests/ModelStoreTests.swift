@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelStore
 
 @Suite("Model directories and manifests")
@@ -17,11 +18,11 @@ struct ModelStoreTests {
         try Data(bytes.utf8).write(to: dir.appendingPathComponent("model.onnx"))
         try "a\nb\n".write(to: dir.appendingPathComponent("labels.txt"), atomically: true, encoding: .utf8)
         let manifest = """
-        {"name": "m", "version": "1", "format": "onnx",
-         "artifact": {"file": "model.onnx", "sha256": "\(sha)"},
-         "input": {"name": "x", "shape": [-1, 3], "datatype": "FP32"},
-         "output": {"name": "y", "shape": [-1, 2], "datatype": "FP32"}, "labels": "labels.txt"}
-        """
+            {"name": "m", "version": "1", "format": "onnx",
+             "artifact": {"file": "model.onnx", "sha256": "\(sha)"},
+             "input": {"name": "x", "shape": [-1, 3], "datatype": "FP32"},
+             "output": {"name": "y", "shape": [-1, 2], "datatype": "FP32"}, "labels": "labels.txt"}
+            """
         try manifest.write(to: dir.appendingPathComponent("model.json"), atomically: true, encoding: .utf8)
     }
 

@@ -30,8 +30,13 @@ enum Loader {
             var attributes: [String: Attribute] = [:]
             for a in n.attribute { attributes[a.name] = try attribute(from: a, directory: directory) }
             let node = Node(
-                opType: n.opType, name: n.name.isEmpty ? "\(n.opType)_\(i)" : n.name, domain: n.domain,
-                inputs: n.input, outputs: n.output, attributes: attributes)
+                opType: n.opType,
+                name: n.name.isEmpty ? "\(n.opType)_\(i)" : n.name,
+                domain: n.domain,
+                inputs: n.input,
+                outputs: n.output,
+                attributes: attributes
+            )
             if node.opType == "Constant" && (node.domain.isEmpty || node.domain == "ai.onnx"), let out = node.outputs.first {
                 constants[out] = try constantValue(node)
                 continue
@@ -45,13 +50,15 @@ enum Loader {
     private static func valueSpec(_ v: Onnx_ValueInfoProto) -> ValueSpec {
         guard v.hasType, case .tensorType(let t)? = v.type.value else { return ValueSpec(name: v.name, isTensor: !v.hasType) }
         let type = DataType(rawValue: t.elemType)
-        let shape: [ValueSpec.Dimension]? = t.hasShape ? t.shape.dim.map { d in
-            switch d.value {
-            case .dimValue(let n)?: .fixed(Int(n))
-            case .dimParam(let s)?: .symbolic(s)
-            case nil: .symbolic("?")
-            }
-        } : nil
+        let shape: [ValueSpec.Dimension]? =
+            t.hasShape
+            ? t.shape.dim.map { d in
+                switch d.value {
+                case .dimValue(let n)?: .fixed(Int(n))
+                case .dimParam(let s)?: .symbolic(s)
+                case nil: .symbolic("?")
+                }
+            } : nil
         return ValueSpec(name: v.name, dataType: type, shape: shape)
     }
 

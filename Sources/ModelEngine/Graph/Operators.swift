@@ -15,8 +15,14 @@ enum Operators {
             problems.append(UnsupportedNode(opType: "Graph", name: v.name, reason: "a non-tensor (sequence, map or optional) value"))
         }
         for n in graph.nodes {
-            guard n.domain.isEmpty || n.domain == "ai.onnx" else { fail(n, "operator domain '\(n.domain)'"); continue }
-            guard supported.contains(n.opType) else { fail(n, "operator not implemented"); continue }
+            guard n.domain.isEmpty || n.domain == "ai.onnx" else {
+                fail(n, "operator domain '\(n.domain)'")
+                continue
+            }
+            guard supported.contains(n.opType) else {
+                fail(n, "operator not implemented")
+                continue
+            }
             for (key, value) in n.attributes {
                 if case .other(let kind) = value { fail(n, "attribute '\(key)' of kind \(kind)") }
             }

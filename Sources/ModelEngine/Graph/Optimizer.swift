@@ -11,12 +11,14 @@ enum Optimizer {
         var removed = Set<Int>()
         for (bi, bn) in graph.nodes.enumerated() where bn.opType == "BatchNormalization" {
             guard bn.inputs.count == 5, bn.outputs.filter({ !$0.isEmpty }).count == 1, bn.int("training_mode", default: 0) == 0,
-                  let ci = producer[bn.inputs[0]], graph.nodes[ci].opType == "Conv", readers[bn.inputs[0]] == 1 else { continue }
+                let ci = producer[bn.inputs[0]], graph.nodes[ci].opType == "Conv", readers[bn.inputs[0]] == 1
+            else { continue }
             let conv = graph.nodes[ci]
             let c = graph.constants
             guard conv.inputs.count >= 2, let w = c[conv.inputs[1]], w.dataType == .float32,
-                  let gamma = c[bn.inputs[1]], let beta = c[bn.inputs[2]], let mean = c[bn.inputs[3]], let variance = c[bn.inputs[4]],
-                  [gamma, beta, mean, variance].allSatisfy({ $0.dataType == .float32 && $0.count == w.shape[0] }) else { continue }
+                let gamma = c[bn.inputs[1]], let beta = c[bn.inputs[2]], let mean = c[bn.inputs[3]], let variance = c[bn.inputs[4]],
+                [gamma, beta, mean, variance].allSatisfy({ $0.dataType == .float32 && $0.count == w.shape[0] })
+            else { continue }
             let bias = conv.input(2).flatMap { c[$0] }
             if conv.input(2) != nil && (bias == nil || bias!.dataType != .float32) { continue }
             let eps = Double(bn.float("epsilon", default: 1e-5))
@@ -27,7 +29,8 @@ enum Optimizer {
             for i in 0..<wf.count { wf[i] = Float(Double(wf[i]) * scale[i / perOut]) }
             let b0 = bias?.floats ?? [Float](repeating: 0, count: g.count)
             let bf = (0..<g.count).map { Float((Double(b0[$0]) - Double(m[$0])) * scale[$0] + Double(b[$0])) }
-            let wName = "\(conv.name)/folded_weight", bName = "\(conv.name)/folded_bias"
+            let wName = "\(conv.name)/folded_weight"
+            let bName = "\(conv.name)/folded_bias"
             graph.constants[wName] = Tensor(shape: w.shape, floats: wf)
             graph.constants[bName] = Tensor(shape: [g.count], floats: bf)
             var fusedConv = conv

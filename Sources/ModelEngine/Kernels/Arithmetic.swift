@@ -53,7 +53,9 @@ enum Arithmetic {
     static func int64s(_ t: Tensor) -> [Int64] {
         switch t.dataType {
         case .uint64: t.scalars(as: UInt64.self).map { Int64(bitPattern: $0) }
-        default: t.integers.map { $0.map(Int64.init) } ?? doubles(t).map { $0.isFinite ? Int64(clamping: Int64(exactly: $0.rounded(.towardZero)) ?? ($0 < 0 ? Int64.min : Int64.max)) : 0 }
+        default:
+            t.integers.map { $0.map(Int64.init) }
+                ?? doubles(t).map { $0.isFinite ? Int64(clamping: Int64(exactly: $0.rounded(.towardZero)) ?? ($0 < 0 ? Int64.min : Int64.max)) : 0 }
         }
     }
 
@@ -87,59 +89,67 @@ enum Arithmetic {
 
     static func binary(_ op: String, _ a: Tensor, _ b: Tensor) throws -> Tensor {
         let out = try broadcastShape(a.shape, b.shape)
-        let ia = broadcastIndices(a.shape, to: out), ib = broadcastIndices(b.shape, to: out)
+        let ia = broadcastIndices(a.shape, to: out)
+        let ib = broadcastIndices(b.shape, to: out)
         let comparison = ["Equal", "Less", "Greater"].contains(op)
         if isFloating(a.dataType) || isFloating(b.dataType) {
-            let x = doubles(a), y = doubles(b)
-            let f: (Double, Double) -> Double = switch op {
-            case "Add": { $0 + $1 }
-            case "Sub": { $0 - $1 }
-            case "Mul": { $0 * $1 }
-            case "Div": { $0 / $1 }
-            case "Max": { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
-            case "Min": { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
-            case "Equal": { $0 == $1 ? 1 : 0 }
-            case "Less": { $0 < $1 ? 1 : 0 }
-            case "Greater": { $0 > $1 ? 1 : 0 }
-            default: { _, _ in .nan }
-            }
+            let x = doubles(a)
+            let y = doubles(b)
+            let f: (Double, Double) -> Double =
+                switch op {
+                case "Add": { $0 + $1 }
+                case "Sub": { $0 - $1 }
+                case "Mul": { $0 * $1 }
+                case "Div": { $0 / $1 }
+                case "Max": { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
+                case "Min": { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
+                case "Equal": { $0 == $1 ? 1 : 0 }
+                case "Less": { $0 < $1 ? 1 : 0 }
+                case "Greater": { $0 > $1 ? 1 : 0 }
+                default: { _, _ in .nan }
+                }
             // Narrow each result to float32 where the op is float32 to match single-precision math.
             let r = (0..<out.reduce(1, *)).map { f(x[ia[$0]], y[ib[$0]]) }
             return tensor(out, comparison ? .bool : a.dataType, doubles: r)
         }
-        let x = int64s(a), y = int64s(b)
-        let f: (Int64, Int64) throws -> Int64 = switch op {
-        case "Add": { $0 &+ $1 }
-        case "Sub": { $0 &- $1 }
-        case "Mul": { $0 &* $1 }
-        case "Div": { p, q in
-            guard q != 0 else { throw KernelError("integer division by zero") }
-            return p / q
-        }
-        case "Max": { Swift.max($0, $1) }
-        case "Min": { Swift.min($0, $1) }
-        case "Equal": { $0 == $1 ? 1 : 0 }
-        case "Less": { $0 < $1 ? 1 : 0 }
-        case "Greater": { $0 > $1 ? 1 : 0 }
-        default: { _, _ in 0 }
-        }
+        let x = int64s(a)
+        let y = int64s(b)
+        let f: (Int64, Int64) throws -> Int64 =
+            switch op {
+            case "Add": { $0 &+ $1 }
+            case "Sub": { $0 &- $1 }
+            case "Mul": { $0 &* $1 }
+            case "Div":
+                { p, q in
+                    guard q != 0 else { throw KernelError("integer division by zero") }
+                    return p / q
+                }
+            case "Max": { Swift.max($0, $1) }
+            case "Min": { Swift.min($0, $1) }
+            case "Equal": { $0 == $1 ? 1 : 0 }
+            case "Less": { $0 < $1 ? 1 : 0 }
+            case "Greater": { $0 > $1 ? 1 : 0 }
+            default: { _, _ in 0 }
+            }
         let r = try (0..<out.reduce(1, *)).map { try f(x[ia[$0]], y[ib[$0]]) }
         return tensor(out, comparison ? .bool : a.dataType, ints: r)
     }
 
     static func unary(_ op: String, _ a: Tensor) throws -> Tensor {
         if isFloating(a.dataType) {
-            let f: (Double) -> Double = switch op {
-            case "Neg": { -$0 }
-            case "Sqrt": { $0.squareRoot() }
-            default: { Foundation.exp($0) }
-            }
-            if a.dataType == .float32 {
-                let g: (Float) -> Float = switch op {
+            let f: (Double) -> Double =
+                switch op {
                 case "Neg": { -$0 }
                 case "Sqrt": { $0.squareRoot() }
                 default: { Foundation.exp($0) }
                 }
+            if a.dataType == .float32 {
+                let g: (Float) -> Float =
+                    switch op {
+                    case "Neg": { -$0 }
+                    case "Sqrt": { $0.squareRoot() }
+                    default: { Foundation.exp($0) }
+                    }
                 return Tensor(shape: a.shape, floats: a.floats.map(g))
             }
             return tensor(a.shape, a.dataType, doubles: doubles(a).map(f))

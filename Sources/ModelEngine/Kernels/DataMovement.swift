@@ -47,7 +47,7 @@ enum DataMovement {
         guard axis >= 0, axis < rank else { throw KernelError("Concat: axis \(rawAxis) out of range") }
         for x in xs {
             guard x.shape.count == rank, x.dataType == first.dataType,
-                  zip(x.shape, first.shape).enumerated().allSatisfy({ $0.offset == axis || $0.element.0 == $0.element.1 })
+                zip(x.shape, first.shape).enumerated().allSatisfy({ $0.offset == axis || $0.element.0 == $0.element.1 })
             else { throw KernelError("Concat: incompatible shapes \(xs.map(\.shape))") }
         }
         var outShape = first.shape
@@ -89,18 +89,26 @@ enum DataMovement {
 
     static func slice(_ node: Node, _ x: Tensor, _ inputs: [Tensor?], opset: Int) throws -> Tensor {
         let rank = x.shape.count
-        let starts: [Int], ends: [Int], axesRaw: [Int]?, steps: [Int]?
+        let starts: [Int]
+        let ends: [Int]
+        let axesRaw: [Int]?
+        let steps: [Int]?
         if opset >= 10 {
             guard inputs.count > 2, let s = inputs[1]?.integers, let e = inputs[2]?.integers else { throw KernelError("Slice needs starts and ends") }
-            starts = s; ends = e
+            starts = s
+            ends = e
             axesRaw = inputs.count > 3 ? inputs[3]?.integers : nil
             steps = inputs.count > 4 ? inputs[4]?.integers : nil
         } else {
             guard let s = node.ints("starts"), let e = node.ints("ends") else { throw KernelError("Slice needs starts and ends") }
-            starts = s; ends = e; axesRaw = node.ints("axes"); steps = nil
+            starts = s
+            ends = e
+            axesRaw = node.ints("axes")
+            steps = nil
         }
         let axes = (axesRaw ?? Array(0..<starts.count)).map { $0 < 0 ? $0 + rank : $0 }
-        var begin = [Int](repeating: 0, count: rank), step = [Int](repeating: 1, count: rank)
+        var begin = [Int](repeating: 0, count: rank)
+        var step = [Int](repeating: 1, count: rank)
         var outShape = x.shape
         for (k, axis) in axes.enumerated() {
             guard axis >= 0, axis < rank else { throw KernelError("Slice: axis out of range") }
@@ -110,13 +118,16 @@ enum DataMovement {
             var s = starts[k] < 0 ? starts[k] + dim : starts[k]
             var e = ends[k] < 0 ? ends[k] + dim : ends[k]
             if st > 0 {
-                s = min(max(s, 0), dim); e = min(max(e, 0), dim)
+                s = min(max(s, 0), dim)
+                e = min(max(e, 0), dim)
                 outShape[axis] = max(0, (e - s + st - 1) / st)
             } else {
-                s = min(max(s, -1), dim - 1); e = min(max(e, -1), dim - 1)
+                s = min(max(s, -1), dim - 1)
+                e = min(max(e, -1), dim - 1)
                 outShape[axis] = max(0, (s - e + (-st) - 1) / (-st))
             }
-            begin[axis] = s; step[axis] = st
+            begin[axis] = s
+            step[axis] = st
         }
         let st = strides(x.shape)
         return gatherElements(x, shape: outShape) { c in
@@ -164,7 +175,9 @@ enum DataMovement {
                     case "edge": i = min(max(i, 0), n - 1)
                     case "wrap": i = ((i % n) + n) % n
                     default:  // reflect
-                        if n == 1 { i = 0 } else {
+                        if n == 1 {
+                            i = 0
+                        } else {
                             let period = 2 * (n - 1)
                             i = ((i % period) + period) % period
                             if i >= n { i = period - i }

@@ -45,11 +45,12 @@ enum Reductions {
         let n = keptShape.reduce(1, *)
         let op = node.opType
         let isBool = x.dataType == .bool
-        let initial: Double = switch op {
-        case "ReduceMax": isBool ? 0 : -.infinity
-        case "ReduceMin": isBool ? 1 : .infinity
-        default: 0
-        }
+        let initial: Double =
+            switch op {
+            case "ReduceMax": isBool ? 0 : -.infinity
+            case "ReduceMin": isBool ? 1 : .infinity
+            default: 0
+            }
         var acc = [Double](repeating: initial, count: n)
         let map = Arithmetic.broadcastIndices(keptShape, to: x.shape)
         for (i, v) in values.enumerated() {

@@ -45,7 +45,14 @@ enum ReferenceKernels {
             let value = node.tensor("value") ?? Tensor(shape: [1], floats: [0])
             return [filled(dims, with: value)]
         case "Softmax", "LogSoftmax":
-            return [try Reductions.softmax(try input(0), axis: node.int("axis", default: opset >= 13 ? -1 : 1), legacy: opset < 13, log: node.opType == "LogSoftmax")]
+            return [
+                try Reductions.softmax(
+                    try input(0),
+                    axis: node.int("axis", default: opset >= 13 ? -1 : 1),
+                    legacy: opset < 13,
+                    log: node.opType == "LogSoftmax"
+                )
+            ]
         case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin":
             return [try Reductions.reduce(node, try input(0), axesInput: optional(1), opset: opset)]
         case "Clip":
@@ -72,7 +79,8 @@ enum ReferenceKernels {
 
     /// A tensor of `shape` with every element equal to the one-element `value`.
     static func filled(_ shape: [Int], with value: Tensor) -> Tensor {
-        let n = shape.reduce(1, *), size = value.dataType.size
+        let n = shape.reduce(1, *)
+        let size = value.dataType.size
         var bytes = [UInt8](repeating: 0, count: n * size)
         bytes.withUnsafeMutableBytes { out in
             value.bytes.withUnsafeBytes { v in
@@ -119,7 +127,9 @@ enum ReferenceKernels {
         case "Squeeze":
             let axes = (second?.integers ?? node.ints("axes")).map { $0.map { $0 < 0 ? $0 + shape.count : $0 } }
             if let axes {
-                guard axes.allSatisfy({ $0 >= 0 && $0 < shape.count && shape[$0] == 1 }) else { throw KernelError("Squeeze: bad axes \(axes) for \(shape)") }
+                guard axes.allSatisfy({ $0 >= 0 && $0 < shape.count && shape[$0] == 1 }) else {
+                    throw KernelError("Squeeze: bad axes \(axes) for \(shape)")
+                }
                 return shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
             }
             return shape.filter { $0 != 1 }

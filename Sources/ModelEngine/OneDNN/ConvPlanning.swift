@@ -27,10 +27,22 @@ extension Planner {
         let b0 = ins.count > 2 ? ins[2] : nil
         var desc = dnnl_convolution_desc_t()
         try withUnsafePointer(to: &bias) { biasPtr in
-            try check(dnnl_dilated_convolution_forward_desc_init(
-                &desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &wei, b0 == nil ? nil : biasPtr, &dst,
-                win.strides.map(Int64.init), win.dnnlDilations, win.padBegin.map(Int64.init), win.padEnd.map(Int64.init)),
-                "convolution_forward_desc_init")
+            try check(
+                dnnl_dilated_convolution_forward_desc_init(
+                    &desc,
+                    dnnl_forward_inference,
+                    dnnl_convolution_direct,
+                    &src,
+                    &wei,
+                    b0 == nil ? nil : biasPtr,
+                    &dst,
+                    win.strides.map(Int64.init),
+                    win.dnnlDilations,
+                    win.padBegin.map(Int64.init),
+                    win.padEnd.map(Int64.init)
+                ),
+                "convolution_forward_desc_init"
+            )
         }
         let attr = try PrimitiveAttr()
         try attr.setPostOps(chain.ops)
@@ -94,10 +106,22 @@ extension Planner {
         // Output padding is extra rows at the end: less padding removed there.
         let padEnd = (0..<spatial).map { Int64(pads[$0 + spatial] - outPad[$0]) }
         try withUnsafePointer(to: &bias) { biasPtr in
-            try check(dnnl_dilated_deconvolution_forward_desc_init(
-                &desc, dnnl_forward_inference, dnnl_deconvolution_direct, &src, &wei, b0 == nil ? nil : biasPtr, &dst,
-                strides.map(Int64.init), dilations.map { Int64($0 - 1) }, pads[..<spatial].map(Int64.init), padEnd),
-                "deconvolution_forward_desc_init")
+            try check(
+                dnnl_dilated_deconvolution_forward_desc_init(
+                    &desc,
+                    dnnl_forward_inference,
+                    dnnl_deconvolution_direct,
+                    &src,
+                    &wei,
+                    b0 == nil ? nil : biasPtr,
+                    &dst,
+                    strides.map(Int64.init),
+                    dilations.map { Int64($0 - 1) },
+                    pads[..<spatial].map(Int64.init),
+                    padEnd
+                ),
+                "deconvolution_forward_desc_init"
+            )
         }
         let prim = try Primitive(desc: &desc, attr: try PrimitiveAttr())
         let x = try reorder(x0, to: prim.md(dnnl_query_src_md))

@@ -17,7 +17,9 @@ extension Planner {
         default:
             guard let ops = eltwiseOps(node), let x, x.type == .float32 else {
                 if node.opType == "Clip" { return false }  // runtime bounds or integer data: reference kernel
-                if Operators.eltwiseNames.contains(node.opType) { throw unsupported(node, "\(x?.type.description ?? "missing") input (float32 only)") }
+                if Operators.eltwiseNames.contains(node.opType) {
+                    throw unsupported(node, "\(x?.type.description ?? "missing") input (float32 only)")
+                }
                 return false
             }
             try planEltwise(node, x, ops)

@@ -43,14 +43,17 @@ extension Planner {
             b = try view(b, as: [Int](repeating: 1, count: outShape.count - b.shape.count) + b.shape)
         }
         if !b.isPlain && b.shape != a.shape { b = try plain(b) }
-        let alg: dnnl_alg_kind_t = switch node.opType {
-        case "Add": dnnl_binary_add
-        case "Sub": dnnl_binary_sub
-        case "Mul": dnnl_binary_mul
-        default: dnnl_binary_div
-        }
+        let alg: dnnl_alg_kind_t =
+            switch node.opType {
+            case "Add": dnnl_binary_add
+            case "Sub": dnnl_binary_sub
+            case "Mul": dnnl_binary_mul
+            default: dnnl_binary_div
+            }
         let chain = fusionChain(after: node.outputs[0], shape: outValueShape, allowSum: false)
-        var src0 = a.md, src1 = b.md, dst = a.md
+        var src0 = a.md
+        var src1 = b.md
+        var dst = a.md
         var desc = dnnl_binary_desc_t()
         try check(dnnl_binary_desc_init(&desc, alg, &src0, &src1, &dst), "binary_desc_init")
         let attr = try PrimitiveAttr()
@@ -70,7 +73,8 @@ extension Planner {
     /// Concat of float32 tensors with oneDNN, in whatever layout the inputs have.
     func planConcat(_ node: Node, _ xs: [Value]) throws -> Bool {
         guard let first = xs.first, xs.allSatisfy({ $0.type == .float32 && $0.count > 0 && $0.shape.count == first.shape.count }),
-              first.shape.count > 0 else { return false }
+            first.shape.count > 0
+        else { return false }
         let rank = first.shape.count
         var axis = node.int("axis", default: 0)
         if axis < 0 { axis += rank }
@@ -81,7 +85,10 @@ extension Planner {
         var mds = srcs.map(\.md)
         var dst = MemoryDesc.plain(outShape, any: true)
         var pd: dnnl_primitive_desc_t?
-        try check(dnnl_concat_primitive_desc_create(&pd, &dst, Int32(mds.count), Int32(axis), &mds, nil, DNNLEngine.shared.handle), "concat_primitive_desc_create")
+        try check(
+            dnnl_concat_primitive_desc_create(&pd, &dst, Int32(mds.count), Int32(axis), &mds, nil, DNNLEngine.shared.handle),
+            "concat_primitive_desc_create"
+        )
         let prim = try Primitive(pd: pd!)
         let out = newValue(node.outputs[0], shape: outShape, md: prim.md(dnnl_query_dst_md))
         emitPrimitive(node.name, prim, reads: srcs.enumerated().map { (Arg.multipleSrc + Int32($0.offset), $0.element) }, writes: [(Arg.dst, out)])

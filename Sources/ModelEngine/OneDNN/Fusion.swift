@@ -17,13 +17,15 @@ extension Planner {
     func fusionChain(after start: String, shape: [Int], allowSum: Bool) -> FusionChain {
         var chain = FusionChain(output: start)
         while uses[chain.output] == 1, !graphOutputs.contains(chain.output),
-              let cs = consumers[chain.output], cs.count == 1, let j = cs.first, !fused.contains(j) {
+            let cs = consumers[chain.output], cs.count == 1, let j = cs.first, !fused.contains(j)
+        {
             let next = graph.nodes[j]
             if let ops = eltwiseOps(next) {
                 chain.ops += ops
             } else if allowSum, chain.sum == nil, chain.ops.isEmpty, next.opType == "Add", next.inputs.count == 2,
-                      let other = values[next.inputs[0] == chain.output ? next.inputs[1] : next.inputs[0]],
-                      other.type == .float32, other.shape == shape, other.constant == nil {
+                let other = values[next.inputs[0] == chain.output ? next.inputs[1] : next.inputs[0]],
+                other.type == .float32, other.shape == shape, other.constant == nil
+            {
                 chain.sum = other
                 chain.ops.append(.sum)
             } else {
@@ -45,10 +47,13 @@ extension Planner {
         case "Tanh": return [.eltwise(dnnl_eltwise_tanh, 0, 0)]
         case "HardSwish": return [.eltwise(dnnl_eltwise_hardswish, 0, 0)]
         case "HardSigmoid":
-            return [.eltwise(dnnl_eltwise_linear, n.float("alpha", default: 0.2), n.float("beta", default: 0.5)),
-                    .eltwise(dnnl_eltwise_clip_v2, 0, 1)]
+            return [
+                .eltwise(dnnl_eltwise_linear, n.float("alpha", default: 0.2), n.float("beta", default: 0.5)),
+                .eltwise(dnnl_eltwise_clip_v2, 0, 1),
+            ]
         case "Clip":
-            var lo = -Float.greatestFiniteMagnitude, hi = Float.greatestFiniteMagnitude
+            var lo = -Float.greatestFiniteMagnitude
+            var hi = Float.greatestFiniteMagnitude
             if graph.opset < 11 {
                 lo = n.float("min", default: lo)
                 hi = n.float("max", default: hi)

@@ -4,7 +4,8 @@ extension Planner {
     /// MatMul with NumPy semantics (1-D promotion, broadcast batch dimensions) as oneDNN matmul.
     func planMatMul(_ node: Node, _ a0: Value, _ b0: Value) throws {
         try requireFloat(node, a0, b0)
-        var aShape = a0.shape, bShape = b0.shape
+        var aShape = a0.shape
+        var bShape = b0.shape
         guard !aShape.isEmpty, !bShape.isEmpty else { throw KernelError("MatMul of a scalar") }
         if aShape.count == 1 { aShape = [1] + aShape }
         if bShape.count == 1 { bShape = bShape + [1] }
@@ -17,7 +18,8 @@ extension Planner {
         var outShape = batch
         if a0.shape.count > 1 { outShape.append(aShape[rank - 2]) }
         if b0.shape.count > 1 { outShape.append(bShape[rank - 1]) }
-        let a = try view(a0, as: aShape), b = try view(b0, as: bShape)
+        let a = try view(a0, as: aShape)
+        let b = try view(b0, as: bShape)
         try emitMatMul(node, a: a, b: b, bias: nil, dstShape: dstShape, outShape: outShape, output: node.outputs[0], scale: 1)
     }
 
@@ -26,9 +28,12 @@ extension Planner {
         guard let a0 = ins[0], let b0 = ins.count > 1 ? ins[1] : nil else { throw KernelError("Gemm needs A and B") }
         try requireFloat(node, a0, b0)
         guard a0.shape.count == 2, b0.shape.count == 2 else { throw KernelError("Gemm needs 2-D A and B") }
-        let alpha = node.float("alpha", default: 1), beta = node.float("beta", default: 1)
-        let transA = node.int("transA", default: 0) == 1, transB = node.int("transB", default: 0) == 1
-        let a = try transposedView(a0, transA), b = try transposedView(b0, transB)
+        let alpha = node.float("alpha", default: 1)
+        let beta = node.float("beta", default: 1)
+        let transA = node.int("transA", default: 0) == 1
+        let transB = node.int("transB", default: 0) == 1
+        let a = try transposedView(a0, transA)
+        let b = try transposedView(b0, transB)
         let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
         guard b.shape[0] == k else { throw KernelError("Gemm: \(a.shape) × \(b.shape)") }
         var bias: Value?
@@ -36,11 +41,18 @@ extension Planner {
         if let c0 = ins.count > 2 ? ins[2] : nil, beta != 0 {
             try requireFloat(node, c0)
             let cShape = [Int](repeating: 1, count: 2 - min(2, c0.shape.count)) + c0.shape.suffix(2)
-            guard cShape[0] == 1 || cShape[0] == m, cShape[1] == 1 || cShape[1] == n else { throw KernelError("Gemm: C \(c0.shape) does not broadcast to [\(m), \(n)]") }
+            guard cShape[0] == 1 || cShape[0] == m, cShape[1] == 1 || cShape[1] == n else {
+                throw KernelError("Gemm: C \(c0.shape) does not broadcast to [\(m), \(n)]")
+            }
             if let c = c0.constant, alpha != 0 {
                 // oneDNN scales after adding the bias: alpha · (A·B + C · beta/alpha).
                 let factor = beta / alpha
-                bias = Value(name: internalName("bias"), shape: cShape, type: .float32, constant: Tensor(shape: cShape, floats: c.floats.map { $0 * factor }))
+                bias = Value(
+                    name: internalName("bias"),
+                    shape: cShape,
+                    type: .float32,
+                    constant: Tensor(shape: cShape, floats: c.floats.map { $0 * factor })
+                )
             } else {
                 addend = try view(c0, as: cShape)
             }
@@ -54,7 +66,9 @@ extension Planner {
         let tmpName = internalName(node.outputs[0])
         try emitMatMul(node, a: a, b: b, bias: nil, dstShape: [m, n], outShape: [m, n], output: tmpName, scale: alpha / beta, fuse: false)
         let tmp = values[tmpName]!
-        var src0 = tmp.md, src1 = addend.md, dst = tmp.md
+        var src0 = tmp.md
+        var src1 = addend.md
+        var dst = tmp.md
         var desc = dnnl_binary_desc_t()
         try check(dnnl_binary_desc_init(&desc, dnnl_binary_add, &src0, &src1, &dst), "binary_desc_init")
         let attr = try PrimitiveAttr()
@@ -75,9 +89,21 @@ extension Planner {
         return out
     }
 
-    private func emitMatMul(_ node: Node, a: Value, b: Value, bias: Value?, dstShape: [Int], outShape: [Int], output: String, scale: Float, fuse: Bool = true) throws {
+    private func emitMatMul(
+        _ node: Node,
+        a: Value,
+        b: Value,
+        bias: Value?,
+        dstShape: [Int],
+        outShape: [Int],
+        output: String,
+        scale: Float,
+        fuse: Bool = true
+    ) throws {
         let chain = fuse ? fusionChain(after: output, shape: outShape, allowSum: false) : FusionChain(output: output)
-        var src = a.md, wei = b.md, dst = MemoryDesc.plain(dstShape)
+        var src = a.md
+        var wei = b.md
+        var dst = MemoryDesc.plain(dstShape)
         var biasMD = bias?.md ?? MemoryDesc()
         var desc = dnnl_matmul_desc_t()
         try withUnsafePointer(to: &biasMD) { bp in

@@ -84,7 +84,10 @@ final class Primitive {
     convenience init<Desc>(desc: inout Desc, attr: PrimitiveAttr? = nil) throws {
         var pd: dnnl_primitive_desc_t?
         try withUnsafePointer(to: &desc) { ptr in
-            try check(dnnl_primitive_desc_create(&pd, UnsafeRawPointer(ptr), attr?.handle, DNNLEngine.shared.handle, nil), "primitive_desc_create(\(Desc.self))")
+            try check(
+                dnnl_primitive_desc_create(&pd, UnsafeRawPointer(ptr), attr?.handle, DNNLEngine.shared.handle, nil),
+                "primitive_desc_create(\(Desc.self))"
+            )
         }
         try self.init(pd: pd!)
     }
@@ -112,7 +115,8 @@ final class Primitive {
 
     static func reorder(from src: MemoryDesc, to dst: MemoryDesc) throws -> Primitive {
         var pd: dnnl_primitive_desc_t?
-        var s = src, d = dst
+        var s = src
+        var d = dst
         let engine = DNNLEngine.shared.handle
         try check(dnnl_reorder_primitive_desc_create(&pd, &s, engine, &d, engine, nil), "reorder_primitive_desc_create")
         return try Primitive(pd: pd!)

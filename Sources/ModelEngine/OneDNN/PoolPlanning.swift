@@ -18,17 +18,30 @@ extension Planner {
             guard let kernel = node.ints("kernel_shape") else { throw KernelError("\(node.opType) needs kernel_shape") }
             win = try Window(node, input: spatial, kernel: kernel, ceilMode: node.int("ceil_mode", default: 0) == 1)
         }
-        let alg: dnnl_alg_kind_t = if node.opType.hasSuffix("MaxPool") { dnnl_pooling_max }
-            else if node.int("count_include_pad", default: 0) == 1 { dnnl_pooling_avg_include_padding }
-            else { dnnl_pooling_avg_exclude_padding }
+        let alg: dnnl_alg_kind_t =
+            if node.opType.hasSuffix("MaxPool") { dnnl_pooling_max } else if node.int("count_include_pad", default: 0) == 1 {
+                dnnl_pooling_avg_include_padding
+            } else { dnnl_pooling_avg_exclude_padding }
         let outShape = Array(x.shape[..<2]) + win.output
         let chain = fusionChain(after: node.outputs[0], shape: outShape, allowSum: false)
         var src = x.md
         var dst = MemoryDesc.plain(outShape, any: true)
         var desc = dnnl_pooling_v2_desc_t()
-        try check(dnnl_pooling_v2_forward_desc_init(
-            &desc, dnnl_forward_inference, alg, &src, &dst, win.strides.map(Int64.init), win.kernel.map(Int64.init),
-            win.dnnlDilations, win.padBegin.map(Int64.init), win.dnnlPadEnd.map(Int64.init)), "pooling_v2_forward_desc_init")
+        try check(
+            dnnl_pooling_v2_forward_desc_init(
+                &desc,
+                dnnl_forward_inference,
+                alg,
+                &src,
+                &dst,
+                win.strides.map(Int64.init),
+                win.kernel.map(Int64.init),
+                win.dnnlDilations,
+                win.padBegin.map(Int64.init),
+                win.dnnlPadEnd.map(Int64.init)
+            ),
+            "pooling_v2_forward_desc_init"
+        )
         let attr = try PrimitiveAttr()
         try attr.setPostOps(chain.ops)
         let prim = try Primitive(desc: &desc, attr: attr)
@@ -45,9 +58,19 @@ extension Planner {
         guard let size = node.int("size"), size % 2 == 1 else { throw unsupported(node, "an even window size") }
         var md = x.md
         var desc = dnnl_lrn_desc_t()
-        try check(dnnl_lrn_forward_desc_init(&desc, dnnl_forward_inference, dnnl_lrn_across_channels, &md, Int64(size),
-                                             node.float("alpha", default: 1e-4), node.float("beta", default: 0.75), node.float("bias", default: 1)),
-                  "lrn_forward_desc_init")
+        try check(
+            dnnl_lrn_forward_desc_init(
+                &desc,
+                dnnl_forward_inference,
+                dnnl_lrn_across_channels,
+                &md,
+                Int64(size),
+                node.float("alpha", default: 1e-4),
+                node.float("beta", default: 0.75),
+                node.float("bias", default: 1)
+            ),
+            "lrn_forward_desc_init"
+        )
         let prim = try Primitive(desc: &desc)
         let out = newValue(node.outputs[0], shape: x.shape, md: prim.md(dnnl_query_dst_md))
         var writes = [(Arg.dst, out)]
@@ -69,15 +92,19 @@ extension Planner {
         var md = x.md
         var desc = dnnl_batch_normalization_desc_t()
         let flags = dnnl_use_global_stats.rawValue | dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
-        try check(dnnl_batch_normalization_forward_desc_init(&desc, dnnl_forward_inference, &md, node.float("epsilon", default: 1e-5), flags),
-                  "batch_normalization_forward_desc_init")
+        try check(
+            dnnl_batch_normalization_forward_desc_init(&desc, dnnl_forward_inference, &md, node.float("epsilon", default: 1e-5), flags),
+            "batch_normalization_forward_desc_init"
+        )
         let chain = fusionChain(after: node.outputs[0], shape: x.shape, allowSum: false)
         let attr = try PrimitiveAttr()
         try attr.setPostOps(chain.ops)
         let prim = try Primitive(desc: &desc, attr: attr)
         let out = newValue(chain.output, shape: x.shape, md: prim.md(dnnl_query_dst_md))
-        let reads = [(Arg.src, x), (Arg.mean, try plain(mean)), (Arg.variance, try plain(variance)),
-                     (Int32(51), try plain(scale)), (Int32(52), try plain(shift))]
+        let reads = [
+            (Arg.src, x), (Arg.mean, try plain(mean)), (Arg.variance, try plain(variance)),
+            (Int32(51), try plain(scale)), (Int32(52), try plain(shift)),
+        ]
         emitPrimitive(node.name, prim, reads: reads, writes: [(Arg.dst, out)])
         finishFusion(chain, out)
     }

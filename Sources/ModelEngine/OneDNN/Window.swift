@@ -17,7 +17,8 @@ struct Window {
         dilations = node.ints("dilations") ?? Array(repeating: 1, count: n)
         let pads = node.ints("pads") ?? Array(repeating: 0, count: 2 * n)
         guard strides.count == n, dilations.count == n, pads.count == 2 * n, kernel.count == n,
-              strides.allSatisfy({ $0 > 0 }), dilations.allSatisfy({ $0 > 0 }) else {
+            strides.allSatisfy({ $0 > 0 }), dilations.allSatisfy({ $0 > 0 })
+        else {
             throw KernelError("window attributes do not match \(n) spatial dimensions")
         }
         padBegin = Array(pads[..<n])

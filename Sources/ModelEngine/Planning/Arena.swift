@@ -11,7 +11,8 @@ enum Arena {
         var placed: [Storage] = []
         var total = 0
         for s in storages.sorted(by: { $0.size > $1.size }) {
-            let conflicts = placed
+            let conflicts =
+                placed
                 .filter { $0.firstStep <= s.lastStep && s.firstStep <= $0.lastStep }
                 .sorted { $0.offset < $1.offset }
             var offset = 0

@@ -48,7 +48,12 @@ final class ExecutionPlan {
             }
         }
         for (_, v) in ordered { if let s = v.storage { storages[ObjectIdentifier(s)] = s } }
-        for (_, v) in outs { if let s = v.storage { s.touch(steps.count); storages[ObjectIdentifier(s)] = s } }
+        for (_, v) in outs {
+            if let s = v.storage {
+                s.touch(steps.count)
+                storages[ObjectIdentifier(s)] = s
+            }
+        }
         let size = Arena.place(Array(storages.values))
         let arena = workspace.arena(atLeast: size)
         let scratch = workspace.scratch(atLeast: planner.scratchpadSize)

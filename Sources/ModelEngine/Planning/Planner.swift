@@ -145,7 +145,8 @@ final class Planner {
         let ins = try inputs(of: node)
         // Fold anything computable from constants alone.
         if ReferenceKernels.supports(node.opType),
-           ins.allSatisfy({ $0 == nil || $0!.constant != nil }) {
+            ins.allSatisfy({ $0 == nil || $0!.constant != nil })
+        {
             let outs = try ReferenceKernels.run(node, ins.map { $0?.constant }, opset: graph.opset)
             for (name, t) in zip(node.outputs, outs) where !name.isEmpty {
                 define(name, Value(name: name, shape: t.shape, type: t.dataType, constant: t))
@@ -166,13 +167,22 @@ final class Planner {
         guard ReferenceKernels.supports(node.opType) else {
             throw ModelError.unsupported([UnsupportedNode(opType: node.opType, name: node.name, reason: "no kernel")])
         }
-        if let alias = try planAlias(node, ins) { define(node.outputs[0], alias); return }
+        if let alias = try planAlias(node, ins) {
+            define(node.outputs[0], alias)
+            return
+        }
         let plainIns = try ins.map { try $0.map(plain) }
         // Output shapes come from running the kernel once on stand-in data: zeros (safe for
         // indices), or ones where zeros fail (integer division).
         func standIn(_ fill: Int64) -> [Tensor?] {
-            plainIns.map { $0.map { v in v.constant ?? (fill == 0 ? Tensor(zeros: v.shape, dataType: v.type)
-                : ReferenceKernels.filled(v.shape, with: Arithmetic.tensor([], v.type, ints: [fill]))) } }
+            plainIns.map {
+                $0.map { v in
+                    v.constant
+                        ?? (fill == 0
+                            ? Tensor(zeros: v.shape, dataType: v.type)
+                            : ReferenceKernels.filled(v.shape, with: Arithmetic.tensor([], v.type, ints: [fill])))
+                }
+            }
         }
         let probe: [Tensor]
         do { probe = try ReferenceKernels.run(node, standIn(0), opset: graph.opset) } catch {
@@ -185,7 +195,16 @@ final class Planner {
             let ptrs = plainIns.map { $0.map { (v: $0, p: b.pointer($0)) } }
             let outPtrs = outs.map { b.pointer($0) }
             return { _ in
-                let tensors = ptrs.map { $0.map { $0.v.constant ?? Tensor(shape: $0.v.shape, dataType: $0.v.type, bytes: Array(UnsafeRawBufferPointer(start: $0.p, count: $0.v.count * $0.v.type.size))) } }
+                let tensors = ptrs.map {
+                    $0.map {
+                        $0.v.constant
+                            ?? Tensor(
+                                shape: $0.v.shape,
+                                dataType: $0.v.type,
+                                bytes: Array(UnsafeRawBufferPointer(start: $0.p, count: $0.v.count * $0.v.type.size))
+                            )
+                    }
+                }
                 // Data-dependent failures (an integer division by zero, an index out of range)
                 // become errors of this run, never a crash of the process.
                 let results: [Tensor]
@@ -201,9 +220,12 @@ final class Planner {
     private func planAlias(_ node: Node, _ ins: [Value?]) throws -> Value? {
         if node.opType == "Dropout" { try checkDropout(node, ins) }
         guard ["Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"].contains(node.opType),
-              let x = ins.first ?? nil, x.constant == nil, node.outputs.count == 1 || node.outputs[1].isEmpty else { return nil }
+            let x = ins.first ?? nil, x.constant == nil, node.outputs.count == 1 || node.outputs[1].isEmpty
+        else { return nil }
         let src = try plain(x)
-        let shape = ["Identity", "Dropout"].contains(node.opType) ? src.shape
+        let shape =
+            ["Identity", "Dropout"].contains(node.opType)
+            ? src.shape
             : try ReferenceKernels.reshapedShape(node, src.shape, ins.count > 1 ? ins[1]?.constant : nil, opset: graph.opset)
         let out = Value(name: node.outputs[0], shape: shape, type: src.type)
         out.share(src)
