@@ -33,7 +33,7 @@ final class Harness: @unchecked Sendable {
     private init() {
         var config = try! ServerConfiguration(environment: ProcessInfo.processInfo.environment)
         config.modelDirectory = URL(fileURLWithPath: ProcessInfo.processInfo.environment["MODEL_DIR"] ?? "models/efficientnet-lite0")
-        config.limits.maxBodyBytes = 1 << 20
+        config.bodyLimits.maxBodyBytes = 1 << 20
         var logger = Logger(label: "fuzz")
         logger.logLevel = .critical
         let server = ModelServer(configuration: config, logger: logger)

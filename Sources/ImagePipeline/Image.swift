@@ -26,7 +26,7 @@ public enum ImageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// decoding, or nil when libjpeg reached its own cap (`JPEGMEM`) while decoding.
     case decodeMemory(width: Int, height: Int, bytes: Int?, limit: Int)
 
-    /// The image is well formed but exceeds a limit (an HTTP server answers 413, not 400).
+    /// The image is well formed but exceeds a limit, rather than being bad input.
     public var exceedsLimit: Bool {
         switch self {
         case .tooLarge, .decodeMemory: true

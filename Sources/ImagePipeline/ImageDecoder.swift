@@ -5,16 +5,6 @@ import CTurboJPEG
 import Glibc
 #endif
 
-/// Decodes JPEG (libjpeg-turbo) and PNG (libspng) into RGB — grayscale, palette, RGBA and CMYK
-/// become RGB, and JPEGs are turned upright by their EXIF orientation — refusing oversized images
-/// before decoding their pixels.
-///
-/// ```swift
-/// let decoder = ImageDecoder(maxPixels: 40_000_000, maxAspectRatio: 20)
-/// let header = try decoder.header(of: bytes)       // the header only: budget a request first
-/// print(header.width, header.height, header.decodeWork)
-/// let image = try decoder.decode(bytes, minShorterSide: 256)
-/// ```
 /// What an image's header says, read without decoding a pixel.
 public struct ImageHeader: Sendable, Equatable {
     public var width: Int
@@ -25,6 +15,16 @@ public struct ImageHeader: Sendable, Equatable {
     public var decodeWork: Int { Int((Double(width) * Double(height) * workPerPixel).rounded(.up)) }
 }
 
+/// Decodes JPEG (libjpeg-turbo) and PNG (libspng) into RGB — grayscale, palette, RGBA and CMYK
+/// become RGB, and JPEGs are turned upright by their EXIF orientation — refusing oversized images
+/// before decoding their pixels.
+///
+/// ```swift
+/// let decoder = ImageDecoder(maxPixels: 40_000_000, maxAspectRatio: 20, maxDecodeBytes: 128 << 20)
+/// let header = try decoder.header(of: bytes)       // the header only: budget a request first
+/// print(header.width, header.height, header.decodeWork)
+/// let image = try decoder.decode(bytes, minShorterSide: 256)
+/// ```
 public struct ImageDecoder: Sendable {
     /// The largest width × height accepted (a decompression-bomb guard).
     public var maxPixels: Int

@@ -41,17 +41,13 @@ enum Orientation {
             return upright
         }
         let (w, h) = (image.width, image.height)
-        let swap = o >= 5
-        let (ow, oh) = swap ? (h, w) : (w, h)
+        let (ow, oh) = (h, w)  // 5–8 transpose
         var out = [UInt8](repeating: 0, count: image.pixels.count)
         image.pixels.withUnsafeBufferPointer { src in
             for y in 0..<oh {
                 for x in 0..<ow {
                     let (sx, sy): (Int, Int) =
                         switch o {
-                        case 2: (w - 1 - x, y)
-                        case 3: (w - 1 - x, h - 1 - y)
-                        case 4: (x, h - 1 - y)
                         case 5: (y, x)
                         case 6: (y, h - 1 - x)
                         case 7: (w - 1 - y, h - 1 - x)

@@ -20,15 +20,22 @@ struct ArchiveTree {
         case symlink(target: String)
     }
 
-    /// Most entries one archive may create (each costs memory here and an inode there).
+    /// Most paths one archive may create, its entries and the parent directories they imply
+    /// (each costs memory here and an inode there).
     static let maxEntries = 100_000
     /// Longest entry name or link target, in bytes (Linux's PATH_MAX).
     static let maxPathBytes = 4096
+    /// Most components in an entry name: each is a directory to create and a prefix to check,
+    /// so a 4 KB name of `a/a/a/…` would otherwise imply 2,048 directories.
+    static let maxDepth = 64
+    /// Most bytes of path names held in all (100,000 paths of 4 KB would be 400 MB).
+    static let maxPathBytesInAll = 32 << 20
 
     private(set) var nodes: [String: Node] = [:]
     /// Top-level names in the order they were first created: what gets moved into the destination.
     private(set) var topLevel: [String] = []
     private var entries = 0
+    private var pathBytes = 0
 
     /// The components of an entry name (none for `./`, the destination itself): refused if
     /// absolute, too long, containing a NUL byte or `..`.
@@ -38,6 +45,7 @@ struct ArchiveTree {
         guard !name.utf8.contains(0) else { throw FetchError.archive("entry name '\(name)' contains a NUL byte") }
         let parts = name.split(separator: "/").map(String.init).filter { $0 != "." }
         guard !parts.contains("..") else { throw FetchError.archive("entry '\(name)' climbs out with '..'") }
+        guard parts.count <= maxDepth else { throw FetchError.archive("entry '\(name.prefix(80))…' is more than \(maxDepth) levels deep") }
         return parts
     }
 
@@ -79,19 +87,30 @@ struct ArchiveTree {
     /// Records a created entry (and its parent directories). Re-creating a directory or
     /// replacing a file is allowed, as tar does; any other change of an existing path is refused.
     mutating func add(_ parts: [String], _ node: Node) throws {
-        entries += 1
-        guard entries <= Self.maxEntries else { throw FetchError.archive("more than \(Self.maxEntries) entries") }
-        try checkParents(parts)
         let path = parts.joined(separator: "/")
+        try count(path)
+        try checkParents(parts)
         if let existing = nodes[path], !(existing == .directory && node == .directory || existing == .file && node == .file) {
             throw FetchError.archive("entry '\(path)' conflicts with an earlier entry at the same path")
         }
         for depth in parts.indices.dropLast() where nodes[parts[...depth].joined(separator: "/")] == nil {
-            nodes[parts[...depth].joined(separator: "/")] = .directory
+            let parent = parts[...depth].joined(separator: "/")
+            try count(parent)
+            nodes[parent] = .directory
             if depth == 0 { topLevel.append(parts[0]) }
         }
         if nodes[path] == nil && parts.count == 1 { topLevel.append(path) }
         nodes[path] = node
+    }
+
+    /// Counts one more entry or implied directory, refusing the archive past `maxEntries` paths
+    /// or `maxPathBytesInAll` bytes of names.
+    private mutating func count(_ path: String) throws {
+        entries += 1
+        pathBytes += path.utf8.count
+        guard entries <= Self.maxEntries, pathBytes <= Self.maxPathBytesInAll else {
+            throw FetchError.archive("more than \(Self.maxEntries) paths or \(Self.maxPathBytesInAll >> 20) MiB of path names")
+        }
     }
 
     /// The archive path a hard link names: a regular file this archive created, reached through no symlink.

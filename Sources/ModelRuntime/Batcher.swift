@@ -80,7 +80,8 @@ public final class Batcher: @unchecked Sendable {
         }
     }
 
-    /// Fails queued requests and ends the inference thread once the queue is empty.
+    /// Refuses new requests (``BatcherError/stopped``), runs the queued ones, then ends the
+    /// inference thread.
     public func stop() {
         condition.withLock {
             stopped = true

@@ -45,7 +45,8 @@ public final class Classifier: Sendable {
 
     /// Preprocesses images into one NCHW batch tensor.
     public func batch(_ images: [RGBImage]) -> Tensor {
-        try! batch(count: images.count) { images[$0] }
+        // `image(i)` cannot throw here, so neither can `batch(count:_:)`.
+        (try? batch(count: images.count) { images[$0] }) ?? Tensor(shape: [0], floats: [])
     }
 
     /// A batch of `count` images, each produced by `image(i)` and preprocessed into its row at

@@ -1,6 +1,5 @@
-/// Why a prediction request cannot be served, in the request's own terms; the HTTP layer maps
-/// it to a status in one place (`APIError.from`): `invalid` → 400, `tooLarge` → 413,
-/// `unknownModel` → 404, `notReady` → 503 with `Retry-After`.
+/// Why a prediction cannot be made, in the prediction's own terms; a transport maps it to its
+/// own in one place (for HTTP, `APIError.from` in ModelServer).
 ///
 /// ```swift
 /// guard rows <= limits.maxRows else { throw PredictionError.tooLarge("\(rows) rows, more than \(limits.maxRows)") }

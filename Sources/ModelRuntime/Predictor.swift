@@ -131,6 +131,11 @@ public final class Predictor: Sendable {
 }
 
 /// What a ``Predictor`` reports, for the server's metrics (which it creates and injects here).
+///
+/// ```swift
+/// let metrics = PredictorMetrics(batch: { rows in batchSizes.record(rows) })   // the rest stay no-ops
+/// let predictor = Predictor(classifier: classifier, batching: .init(), limits: .init(), metrics: metrics)
+/// ```
 public struct PredictorMetrics: Sendable {
     /// Rows in each engine call.
     public var batch: @Sendable (Int) -> Void

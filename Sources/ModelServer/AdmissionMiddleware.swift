@@ -22,12 +22,12 @@ import Synchronization
 /// after authentication: an unauthenticated client cannot make the server buffer its body).
 struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
     let limit: Int
-    let limits: RequestLimits
+    let limits: BodyLimits
     private let counter = Counter()
     private let budget: ByteBudget
     private let active: AsyncLimiter
 
-    init(limit: Int, active: Int, limits: RequestLimits, maxBufferedBytes: Int) {
+    init(limit: Int, active: Int, limits: BodyLimits, maxBufferedBytes: Int) {
         self.limit = limit
         self.limits = limits
         self.active = AsyncLimiter(permits: active)

@@ -17,10 +17,8 @@ import Synchronization
 /// server closes its listener and its idle connections, and lets in-flight requests finish.
 ///
 /// ```swift
-/// let drain = Drain()
-/// // .http1(configuration: .init(additionalChannelHandlers: [DrainHandler(drain: drain)]))
-/// drain.begin()
-/// await drain.waitUntilQuiet(quiet: 2, minimum: 0, timeout: 25)
+/// let server = ModelServer(configuration: config, logger: logger)   // makes the Drain, shared by
+/// server.drain.isDraining                                          // its host and its connections
 /// ```
 public final class Drain: Sendable {
     private let draining = Atomic<Bool>(false)
@@ -38,7 +36,8 @@ public final class Drain: Sendable {
         lastRequest.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
     }
 
-    /// Liveness, readiness and metrics requests (any spelling of their paths).
+    /// Probes and metadata load balancers and monitors poll: `/`, `…/live`, `…/ready`,
+    /// `/metrics`, `/version` (any spelling of their paths).
     static func isProbe(_ path: String) -> Bool {
         let route = path.split(separator: "?", maxSplits: 1).first.map { $0.split(separator: "/") } ?? []
         switch route.count {
@@ -51,7 +50,7 @@ public final class Drain: Sendable {
     func waitUntilQuiet(quiet: Double, minimum: Double, timeout: Double) async {
         let start = DispatchTime.now().uptimeNanoseconds
         func seconds(since t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds &- t) / 1e9 }
-        while seconds(since: start) < timeout {
+        while seconds(since: start) < timeout, !Task.isCancelled {
             let last = max(start, lastRequest.load(ordering: .relaxed))
             if seconds(since: start) >= minimum && seconds(since: last) >= quiet { return }
             try? await Task.sleep(for: .milliseconds(50))

@@ -7,7 +7,7 @@ import ModelRuntime
 /// `POST /v1/models/{m}:classify?top_k=5` (raw `image/jpeg`/`image/png` body or multipart form).
 struct KServeV1Routes {
     let host: ModelHost
-    let limits: RequestLimits
+    let limits: BodyLimits
 
     func add(to groups: RouteGroups) {
         groups.keyed.get("/v1/models/{model}") { _, context -> Response in
@@ -23,7 +23,11 @@ struct KServeV1Routes {
         groups.predictions.post("/v1/models/{model}:classify") { request, context -> Response in
             let predictor = try host.requirePredictor(named: try context.parameters.require("model"))
             let topK = try Self.topK(request)
-            let images = try Self.images(request, try await RequestBody.bytes(request, limit: limits.maxBodyBytes), maxParts: limits.maxRows)
+            let images = try Self.images(
+                request,
+                try await RequestBody.bytes(request, limit: limits.maxBodyBytes),
+                maxParts: predictor.limits.maxRows
+            )
             let top = try await predictor.classify(images: images, topK: topK)
             let predictions = top.map { $0.map { ["index": $0.index, "label": $0.label, "score": Double($0.score)] as [String: Any] } }
             return try jsonResponse(["model": predictor.manifest.name, "predictions": predictions])
@@ -48,7 +52,7 @@ struct KServeV1Routes {
             case images([[UInt8]])
             case tensor(Tensor)
         }
-        let parsed = try await predictor.offload(releasingMemory: body.count > 64 << 10) { () throws -> Parsed in
+        let parsed = try await predictor.offload(releasingMemory: body.count > RequestBody.largeJSON) { () throws -> Parsed in
             guard let object = try RequestBody.json(body, limits: limits) as? [String: Any], let instances = object["instances"] as? [Any],
                 !instances.isEmpty
             else {

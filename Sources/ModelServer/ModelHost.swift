@@ -10,10 +10,16 @@ import Synchronization
 /// Hosts the model for the server: loads it in the background, owns readiness, and hands the
 /// routes its ``Predictor`` while it is ready or draining.
 ///
-/// Ready means: the artifact verified, the model loaded, and a warm-up predictor done. On
+/// Ready means: the artifact verified, the model loaded, and a warm-up inference done. On
 /// graceful shutdown readiness turns false first, while predictions are still served (each
 /// response closing its connection) until requests stop arriving (``Drain``); the HTTP server
 /// closes its listener and finishes in-flight requests after this service ends.
+///
+/// ```swift
+/// let host = ModelHost(configuration: config, logger: logger)   // ModelServer makes one
+/// // run it in a ServiceGroup; routes then ask it for the predictor:
+/// let predictor = try host.requirePredictor(named: "efficientnet-lite0")   // notReady / unknownModel otherwise
+/// ```
 public final class ModelHost: Service, Sendable {
     public let configuration: ServerConfiguration
     public let metrics: ServerMetrics
@@ -82,7 +88,14 @@ public final class ModelHost: Service, Sendable {
 
     public func run() async throws {
         await load()
-        try? await gracefulShutdown()
+        do {
+            try await gracefulShutdown()
+        } catch {
+            // Cancelled, not shut down gracefully (another service failed, e.g. its port was
+            // taken): there is nothing to drain for.
+            state.withLock { $0 = .stopping }
+            return
+        }
         state.withLock {
             if case .ready(let s) = $0 { $0 = .draining(s) } else { $0 = .stopping }
         }

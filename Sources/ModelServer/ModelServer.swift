@@ -1,5 +1,7 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// The HTTP service: routes, the model host, and graceful shutdown on SIGTERM/SIGINT.
@@ -27,22 +29,10 @@ public struct ModelServer: Sendable {
     /// `metricsPort` is set, and the model host last (it is shut down first).
     /// `onServerRunning` reports the main server's bound port (tests bind port 0).
     public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        let idleMilliseconds = Int64(configuration.idleTimeoutSeconds * 1000)
-        let drain = self.drain
         var services: [any Service] = [
             Application(
                 router: makeRouter(),
-                // Idle connections are closed instead of held forever, and so are request heads
-                // trickled in byte by byte (HeadDeadlineHandler); a body must also arrive within
-                // BODY_TIMEOUT_SECONDS (RequestBody.collect).
-                server: .http1(
-                    configuration: .init(
-                        additionalChannelHandlers: [
-                            ProtocolErrorHandler(), HeadDeadlineHandler(timeout: .milliseconds(idleMilliseconds)), DrainHandler(drain: drain),
-                        ],
-                        idleTimeout: .milliseconds(idleMilliseconds)
-                    )
-                ),
+                server: http1(),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: ServerInfo.name),
                 onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                 logger: logger
@@ -54,6 +44,7 @@ public struct ModelServer: Sendable {
             services.append(
                 Application(
                     router: router,
+                    server: http1(),
                     configuration: .init(address: .hostname(configuration.host, port: metricsPort), serverName: ServerInfo.name),
                     logger: logger
                 )
@@ -61,6 +52,21 @@ public struct ModelServer: Sendable {
         }
         services.append(host)
         return services
+    }
+
+    /// HTTP/1.1 as both ports serve it: idle connections are closed instead of held forever, and
+    /// so are request heads trickled in byte by byte (HeadDeadlineHandler); parser errors get a
+    /// JSON answer; after SIGTERM each response closes its connection (DrainHandler). A body
+    /// must also arrive within BODY_TIMEOUT_SECONDS (RequestBody.collect).
+    private func http1() -> HTTPServerBuilder {
+        let idle = TimeAmount.milliseconds(Int64(configuration.idleTimeoutSeconds * 1000))
+        let drain = self.drain
+        return .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ProtocolErrorHandler(), HeadDeadlineHandler(timeout: idle), DrainHandler(drain: drain)],
+                idleTimeout: idle
+            )
+        )
     }
 
     /// Every route, with JSON errors, metrics, authentication and admission middleware; for
@@ -73,9 +79,9 @@ public struct ModelServer: Sendable {
         router.add(middleware: JSONErrorMiddleware(routes: table))
         let groups = RouteGroups(router: router, configuration: configuration)
         HealthRoutes(host: host).add(to: groups)
-        FlaskRoutes(host: host, limits: configuration.limits).add(to: groups)
-        KServeV1Routes(host: host, limits: configuration.limits).add(to: groups)
-        OpenInferenceRoutes(host: host, limits: configuration.limits).add(to: groups)
+        FlaskRoutes(host: host, limits: configuration.bodyLimits).add(to: groups)
+        KServeV1Routes(host: host, limits: configuration.bodyLimits).add(to: groups)
+        OpenInferenceRoutes(host: host, limits: configuration.bodyLimits).add(to: groups)
         if configuration.metricsPort == nil { addMetricsRoute(to: groups.open) }
         groups.open.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
@@ -124,7 +130,7 @@ struct RouteGroups {
             middleware: AdmissionMiddleware(
                 limit: configuration.maxConcurrentRequests,
                 active: configuration.maxActiveRequests,
-                limits: configuration.limits,
+                limits: configuration.bodyLimits,
                 maxBufferedBytes: configuration.maxBufferedBodyBytes
             )
         )

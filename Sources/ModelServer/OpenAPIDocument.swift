@@ -443,7 +443,7 @@ enum OpenAPIDocument {
           },
           "/v2/models/{model}/infer": {
            "post": {
-            "summary": "Open Inference Protocol predictor (JSON, or JSON + binary tensors with Inference-Header-Content-Length)",
+            "summary": "Open Inference Protocol inference (JSON, or JSON + binary tensors with Inference-Header-Content-Length)",
             "parameters": [
              {
               "$ref": "#/components/parameters/Model"
@@ -548,7 +548,7 @@ enum OpenAPIDocument {
           },
           "/v2/models/{model}/versions/{version}/infer": {
            "post": {
-            "summary": "Open Inference Protocol predictor (JSON, or JSON + binary tensors with Inference-Header-Content-Length)",
+            "summary": "Open Inference Protocol inference (JSON, or JSON + binary tensors with Inference-Header-Content-Length)",
             "parameters": [
              {
               "$ref": "#/components/parameters/Model"

@@ -8,7 +8,7 @@ import ModelRuntime
 /// binary tensor data and classification extensions. A BYTES input holds encoded images.
 struct OpenInferenceRoutes {
     let host: ModelHost
-    let limits: RequestLimits
+    let limits: BodyLimits
 
     func add(to groups: RouteGroups) {
         groups.open.get("/v2") { _, _ in
@@ -71,15 +71,19 @@ struct OpenInferenceRoutes {
         }
         let limits = self.limits
         let manifest = predictor.manifest
-        let parsed = try await predictor.offload(releasingMemory: jsonLength > 64 << 10) {
+        let parsed = try await predictor.offload(releasingMemory: jsonLength > RequestBody.largeJSON) {
             guard let req = try RequestBody.json(body[..<jsonLength], limits: limits) as? [String: Any] else {
-                throw PredictionError.invalid("the predictor request must be a JSON object")
+                throw PredictionError.invalid("the inference request must be a JSON object")
             }
             guard let inputs = req["inputs"] as? [[String: Any]], inputs.count == 1 else {
                 throw PredictionError.invalid("\"inputs\" must list exactly one tensor, '\(manifest.input.name)'")
             }
-            let input = try V2Input(spec: inputs[0], binary: body[jsonLength...], model: manifest.input, maxRows: limits.maxRows).decode()
-            return Parsed(input: input, id: req["id"] as? String, outputs: try V2Output.requests(req, output: manifest.output.name))
+            let input = try V2Input(spec: inputs[0], binary: body[jsonLength...], model: manifest.input, maxRows: predictor.limits.maxRows).decode()
+            return Parsed(
+                input: input,
+                id: req["id"] as? String,
+                outputs: try V2Output.requests(req, output: manifest.output.name, classes: manifest.output.shape.last.flatMap { $0 > 0 ? $0 : nil })
+            )
         }
         let input: Tensor
         switch parsed.input {

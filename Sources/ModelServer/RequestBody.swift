@@ -11,13 +11,17 @@ import NIOCore
 /// let json = try RequestBody.json(try await RequestBody.bytes(request, limit: limits.maxBodyBytes), limits: limits)
 /// ```
 enum RequestBody {
+    /// JSON bodies above this size are parsed with ``Predictor/offload(releasingMemory:_:)``
+    /// handing the parse's memory back afterwards.
+    static let largeJSON = 64 << 10
+
     /// Reads the whole body into `request` (so handlers get it from memory): 413 when it is larger
     /// than `maxBodyBytes`, 408 when it has not all arrived `bodyTimeoutSeconds` after the headers
     /// (the idle timeout alone would let a client trickle one byte a minute forever), 503 when
     /// the bytes it has sent do not fit `budget`. The budget is charged with the bytes that have
     /// arrived, not with what `Content-Length` claims: connections that claim 16 MiB and send
     /// nothing hold nothing. `reservation` counts what was charged, for the caller to give back.
-    static func collect(_ request: inout Request, limits: RequestLimits, budget: ByteBudget, reservation: ByteBudget.Reservation) async throws {
+    static func collect(_ request: inout Request, limits: BodyLimits, budget: ByteBudget, reservation: ByteBudget.Reservation) async throws {
         let limit = limits.maxBodyBytes
         if let length = declaredLength(request), length > limit { throw tooLarge(length, limit) }
         let body = request.body
@@ -62,13 +66,13 @@ enum RequestBody {
         request.body = .init(buffer: buffer)
     }
 
-    /// The body's bytes (from memory once ``collect(_:limits:)`` has run).
+    /// The body's bytes (from memory once ``collect(_:limits:budget:reservation:)`` has run).
     static func bytes(_ request: Request, limit: Int) async throws -> [UInt8] {
         if let length = declaredLength(request), length > limit { throw tooLarge(length, limit) }
         do {
             var buffer = try await request.body.collect(upTo: limit)
             return buffer.readBytes(length: buffer.readableBytes) ?? []
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw tooLarge(nil, limit)
         }
     }
@@ -89,7 +93,7 @@ enum RequestBody {
     /// array, ~3,000 per object and ~200 more per object member (measured), so an array counts
     /// as 6 values, an object as 40 and each `key:` as 3 more: 16 MiB of `0,0,0,…` would otherwise
     /// take 600 MB, 100,000 tiny objects 300 MB, and one object of 990,000 keys 200 MB.
-    static func json(_ bytes: some Collection<UInt8>, limits: RequestLimits) throws -> Any {
+    static func json(_ bytes: some Collection<UInt8>, limits: BodyLimits) throws -> Any {
         var depth = 0
         var cost = 1
         var inString = false

@@ -20,23 +20,27 @@ public struct ServerConfiguration: Sendable {
     public var skipVerify = false
     /// After SIGTERM, the most time the whole drain may take; then the process exits anyway.
     public var drainTimeoutSeconds: Double = 30
-    /// What one request may cost; see ``RequestLimits``.
+    /// What one prediction may cost the runtime; see ``RequestLimits``.
     public var limits = RequestLimits()
-    /// Seconds a connection may sit idle between requests before it is closed.
+    /// What one request body may cost; see ``BodyLimits``.
+    public var bodyLimits = BodyLimits()
+    /// Seconds a connection may wait for its next request head, from when it opened or its last
+    /// response ended, before it is closed (bytes trickling in do not extend it).
     public var idleTimeoutSeconds: Double = 60
     /// API keys for the prediction and model routes; empty means no authentication.
     public var apiKeys: [String] = []
     /// Serve `/metrics` on this port instead of the main one (nil: on the main port).
     public var metricsPort: Int?
-    /// Prediction requests in progress at once (reading, decoding, queued or running); more get
-    /// 503 + `Retry-After` before their bodies are read (`MAX_CONCURRENT_REQUESTS`).
+    /// Prediction requests in progress at once once their bodies are in (decoding, queued or
+    /// running); more get 503 + `Retry-After` before their images are decoded
+    /// (`MAX_CONCURRENT_REQUESTS`).
     public var maxConcurrentRequests = 64
     /// Of those, how many decode and queue at once, after their bodies have arrived; the others
     /// wait without holding a decoded image (`MAX_ACTIVE_REQUESTS`). Enough for a running batch,
     /// the next, and decoding.
     public var maxActiveRequests = 12
-    /// Bytes of request bodies held at once, over all requests (`MAX_BUFFERED_BODY_BYTES`, 64 MiB):
-    /// each request reserves its `Content-Length` before reading; 503 when they do not fit.
+    /// Bytes of request bodies held at once, over all requests (`MAX_BUFFERED_BODY_BYTES`, 64 MiB),
+    /// charged as they arrive; 503 when the next bytes do not fit.
     public var maxBufferedBodyBytes = 64 << 20
     /// Dynamic batching: rows per engine call, wait for company, queue bound, per-request timeout.
     public var batching = Batcher.Configuration()
@@ -68,16 +72,23 @@ public struct ServerConfiguration: Sendable {
         if let path = env["API_KEYS_FILE"] { apiKeys += try Self.keys(fromFile: path) }
         if env["METRICS_PORT"] != nil { metricsPort = try settings.int("METRICS_PORT", 0, 1...65535) }
         limits = try RequestLimits(settings)
+        bodyLimits = try BodyLimits(settings)
         batching.maxBatchSize = try settings.int("MAX_BATCH_SIZE", batching.maxBatchSize, 1...1024)
-        batching.maxQueueDelay = .microseconds(Int(try settings.seconds("MAX_QUEUE_DELAY_MS", 2, allowZero: true) * 1000))
+        batching.maxQueueDelay = .microseconds(
+            Int(try settings.number("MAX_QUEUE_DELAY_MS", 2, allowZero: true, max: 10_000, unit: "milliseconds") * 1000)
+        )
         batching.maxQueueSize = try settings.int("MAX_QUEUE_SIZE", batching.maxQueueSize, 1...1_000_000)
+        // A request of a full batch must fit the queue, or every such request would be refused.
+        guard batching.maxQueueSize >= batching.maxBatchSize else {
+            throw InvalidSetting(description: "MAX_QUEUE_SIZE (\(batching.maxQueueSize)) must be at least MAX_BATCH_SIZE (\(batching.maxBatchSize))")
+        }
         batching.timeout = .milliseconds(Int(try settings.seconds("REQUEST_TIMEOUT_SECONDS", 30) * 1000))
         maxConcurrentRequests = try settings.int("MAX_CONCURRENT_REQUESTS", maxConcurrentRequests, 1...100_000)
         maxActiveRequests = try settings.int("MAX_ACTIVE_REQUESTS", maxActiveRequests, 1...100_000)
         maxBufferedBodyBytes = try settings.int("MAX_BUFFERED_BODY_BYTES", maxBufferedBodyBytes, 1...(1 << 40))
-        guard maxBufferedBodyBytes >= limits.maxBodyBytes else {
+        guard maxBufferedBodyBytes >= bodyLimits.maxBodyBytes else {
             throw InvalidSetting(
-                description: "MAX_BUFFERED_BODY_BYTES (\(maxBufferedBodyBytes)) must be at least MAX_BODY_BYTES (\(limits.maxBodyBytes))"
+                description: "MAX_BUFFERED_BODY_BYTES (\(maxBufferedBodyBytes)) must be at least MAX_BODY_BYTES (\(bodyLimits.maxBodyBytes))"
             )
         }
     }
@@ -114,10 +125,14 @@ struct Settings {
 
     /// A positive (or, with `allowZero`, non-negative) finite number of at most a day.
     func seconds(_ name: String, _ fallback: Double, allowZero: Bool = false) throws -> Double {
+        try number(name, fallback, allowZero: allowZero, max: 86_400, unit: "seconds")
+    }
+
+    func number(_ name: String, _ fallback: Double, allowZero: Bool, max: Double, unit: String) throws -> Double {
         guard let text = env[name] else { return fallback }
-        guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v.isFinite, allowZero ? v >= 0 : v > 0, v <= 86_400 else {
+        guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v.isFinite, allowZero ? v >= 0 : v > 0, v <= max else {
             throw ServerConfiguration.InvalidSetting(
-                description: "\(name)=\(text) is not a \(allowZero ? "non-negative" : "positive") number (at most 86400)"
+                description: "\(name)=\(text) is not a \(allowZero ? "non-negative" : "positive") number of \(unit) (at most \(Int(max)))"
             )
         }
         return v
@@ -131,17 +146,14 @@ public enum ServerInfo {
 }
 
 extension RequestLimits {
-    /// `MAX_BODY_BYTES`, `BODY_TIMEOUT_SECONDS`, `MAX_ROWS_PER_REQUEST`, `MAX_IMAGE_PIXELS`,
-    /// `MAX_REQUEST_PIXELS`, `MAX_IMAGE_ASPECT_RATIO`, `MAX_DECODE_BYTES`, `MAX_JSON_VALUES`.
+    /// `MAX_ROWS_PER_REQUEST`, `MAX_IMAGE_PIXELS`, `MAX_REQUEST_PIXELS`, `MAX_IMAGE_ASPECT_RATIO`,
+    /// `MAX_DECODE_BYTES`.
     init(_ settings: Settings) throws {
         self.init()
-        maxBodyBytes = try settings.int("MAX_BODY_BYTES", maxBodyBytes, 1...(1 << 30))
-        bodyTimeoutSeconds = try settings.seconds("BODY_TIMEOUT_SECONDS", bodyTimeoutSeconds)
         maxRows = try settings.int("MAX_ROWS_PER_REQUEST", maxRows, 1...4096)
         maxImagePixels = try settings.int("MAX_IMAGE_PIXELS", maxImagePixels, 1...1_000_000_000)
         maxRequestPixels = try settings.int("MAX_REQUEST_PIXELS", maxRequestPixels, 1...10_000_000_000)
         maxAspectRatio = try settings.int("MAX_IMAGE_ASPECT_RATIO", maxAspectRatio, 1...100_000)
         maxDecodeBytes = try settings.int("MAX_DECODE_BYTES", maxDecodeBytes, (1 << 20)...(1 << 40))
-        maxJSONValues = try settings.int("MAX_JSON_VALUES", maxJSONValues, 1...100_000_000)
     }
 }

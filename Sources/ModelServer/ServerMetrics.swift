@@ -62,10 +62,6 @@ public final class ServerMetrics: Sendable {
         )
     }
 
-    func failures(route: String) -> Counter {
-        registry.makeCounter(name: "model_server_inference_request_failure", labels: [("route", route)], help: "Failed predictor requests.")
-    }
-
     /// What the runtime's predictor reports, recorded here.
     var predictor: PredictorMetrics {
         let (batch, executions, inferences, pending, queue, compute) = (

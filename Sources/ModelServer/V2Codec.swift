@@ -88,7 +88,9 @@ enum V2Output {
 
     /// The `outputs` list (default: the model's output, as JSON). Each output may be named once:
     /// a list repeating it 100,000 times would otherwise multiply the response.
-    static func requests(_ req: [String: Any], output: String) throws -> [Request] {
+    /// `classes` (the output's last dimension, when the manifest fixes it) bounds the
+    /// classification parameter before the model runs.
+    static func requests(_ req: [String: Any], output: String, classes: Int?) throws -> [Request] {
         let binaryAll = ((req["parameters"] as? [String: Any])?["binary_data_output"] as? Bool) ?? false
         // No list, or an empty one: the model's output, as Triton answers.
         guard let list = req["outputs"], (list as? [Any])?.isEmpty != true else { return [Request(classification: nil, binary: binaryAll)] }
@@ -103,6 +105,9 @@ enum V2Output {
             var classification: Int?
             if let k = params["classification"] {
                 guard let k = k as? Int else { throw PredictionError.invalid("classification must be a whole number") }
+                guard k >= 1, k <= (classes ?? Int.max) else {
+                    throw PredictionError.invalid("classification must be between 1 and \(classes ?? Int.max)")
+                }
                 classification = k
             }
             return Request(classification: classification, binary: (params["binary_data"] as? Bool) ?? binaryAll)

@@ -69,4 +69,27 @@ struct ImagePipelineTests {
         #expect(header.width == 600 && header.height == 400 && header.decodeWork == 240_000)
         #expect(ImageError.decodeMemory(width: 1, height: 1, bytes: 2, limit: 1).exceedsLimit && !ImageError.empty.exceedsLimit)
     }
+
+    @Test("EXIF orientations turn a 3×2 image as Pillow's exif_transpose does (flips in place, transposes copied)")
+    func orientations() {
+        // Pixel i has value i in all three channels; (x, y) of the output names the input pixel.
+        let (w, h) = (3, 2)
+        let image = RGBImage(width: w, height: h, pixels: (0..<(w * h)).flatMap { [UInt8($0), UInt8($0), UInt8($0)] })
+        let expected: [Int: (Int, Int, (Int, Int) -> (Int, Int))] = [
+            2: (3, 2, { x, y in (w - 1 - x, y) }), 3: (3, 2, { x, y in (w - 1 - x, h - 1 - y) }), 4: (3, 2, { x, y in (x, h - 1 - y) }),
+            5: (2, 3, { x, y in (y, x) }), 6: (2, 3, { x, y in (y, h - 1 - x) }), 7: (2, 3, { x, y in (w - 1 - y, h - 1 - x) }),
+            8: (2, 3, { x, y in (w - 1 - y, x) }),
+        ]
+        for (o, (ow, oh, source)) in expected {
+            let out = Orientation.apply(o, to: image)
+            #expect(out.width == ow && out.height == oh, "orientation \(o)")
+            for y in 0..<oh {
+                for x in 0..<ow {
+                    let (sx, sy) = source(x, y)
+                    #expect(out.pixels[(y * ow + x) * 3] == UInt8(sy * w + sx), "orientation \(o) at (\(x), \(y))")
+                }
+            }
+        }
+        #expect(Orientation.apply(1, to: image) == image)
+    }
 }

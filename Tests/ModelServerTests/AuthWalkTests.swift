@@ -62,7 +62,7 @@ struct AuthWalkTests {
                 let isOpen = Self.open.contains("\(method) \(pattern)")
                 if !isOpen { protected += 1 }
                 for spelling in Self.spellings(Self.concrete(method, pattern)) {
-                    let status = try rawRequest(port: base.port!, method: method, target: spelling).status
+                    let status = try await rawRequest(port: base.port!, method: method, target: spelling).status
                     if isOpen {
                         #expect(status != 401, "\(method) \(spelling) is open but answered 401")
                     } else {
@@ -71,7 +71,7 @@ struct AuthWalkTests {
                     }
                 }
                 if !isOpen {
-                    let status = try rawRequest(
+                    let status = try await rawRequest(
                         port: base.port!,
                         method: method,
                         target: Self.concrete(method, pattern),
@@ -85,10 +85,28 @@ struct AuthWalkTests {
     }
 }
 
+/// ``rawRequestBlocking(port:method:target:headers:keepAlive:)`` on a thread of its own: its socket
+/// reads block, and must not block the cooperative threads other tests' servers run on.
+func rawRequest(
+    port: Int,
+    method: String,
+    target: String,
+    headers: [String] = [],
+    keepAlive: Bool = false
+) async throws -> (status: Int, connectionClose: Bool) {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(
+                with: Result { try rawRequestBlocking(port: port, method: method, target: target, headers: headers, keepAlive: keepAlive) }
+            )
+        }
+    }
+}
+
 /// One HTTP/1.1 request sent as raw text (no client library rewrites the path): the status and
 /// whether the response says `Connection: close`. With `keepAlive` false the request asks for the
 /// connection to be closed itself.
-func rawRequest(
+func rawRequestBlocking(
     port: Int,
     method: String,
     target: String,

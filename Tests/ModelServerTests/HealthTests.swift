@@ -84,7 +84,7 @@ struct HealthTests {
         // them until they see the replica is not ready. Each response closes its connection.
         for _ in 0..<3 {
             try await Task.sleep(for: .milliseconds(700))
-            let during = try rawRequest(port: base.port!, method: "GET", target: "/v2/models/efficientnet-lite0", keepAlive: true)
+            let during = try await rawRequest(port: base.port!, method: "GET", target: "/v2/models/efficientnet-lite0", keepAlive: true)
             #expect(during.status == 200 && during.connectionClose, "a request while draining: \(during)")
         }
         let during = try await http(

@@ -102,7 +102,7 @@ struct ServingTests {
 
     @Test("bad input gets a 4xx JSON error that says what was wrong, and the server keeps serving")
     func badInput() async throws {
-        try await serve(configure: { $0.limits.maxBodyBytes = 1 << 20 }) { base in
+        try await serve(configure: { $0.bodyLimits.maxBodyBytes = 1 << 20 }) { base in
             let score = base.appendingPathComponent("score")
             let v2 = base.appendingPathComponent("v2/models/efficientnet-lite0/infer")
             let classify = base.appendingPathComponent("v1/models/efficientnet-lite0:classify")
