@@ -54,15 +54,14 @@ public struct ImageDecoder: Sendable {
 
     /// Width and height from the header alone, checked against the limits; no pixel is decoded.
     public func header(of data: [UInt8]) throws -> ImageHeader {
-        guard !data.isEmpty else { throw ImageError.empty }
-        if data.starts(with: [0xFF, 0xD8, 0xFF]) {
+        switch try Self.format(data) {
+        case .jpeg:
             guard let handle = tjInitDecompress() else { throw ImageError.corrupt("cannot create a JPEG decoder") }
             defer { tjDestroy(handle) }
             let (w, h) = try jpegHeader(handle, data).size
             // Progressive JPEGs are decoded scan by scan through the whole image: about twice the work.
             return ImageHeader(width: w, height: h, workPerPixel: JPEGMarkers.frame(data)?.progressive == true ? 2 : 1)
-        }
-        if data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
+        case .png:
             guard let ctx = spng_ctx_new(0) else { throw ImageError.corrupt("cannot create a PNG decoder") }
             defer { spng_ctx_free(ctx) }
             let ihdr = try pngHeader(ctx, data)
@@ -74,19 +73,28 @@ public struct ImageDecoder: Sendable {
             let work = max(1, bytes / 3) * (ihdr.interlace_method != 0 ? 2 : 1)
             return ImageHeader(width: Int(ihdr.width), height: Int(ihdr.height), workPerPixel: work)
         }
-        throw ImageError.unsupportedFormat
     }
 
     /// Decodes `data`. With `minShorterSide`, a large JPEG is scaled down in the DCT domain
     /// (by 1/2, 1/4 or 1/8) while its shorter side stays at least four times that long, so the
     /// antialiased resize that follows still sees enough detail.
     public func decode(_ data: [UInt8], minShorterSide: Int? = nil) throws -> RGBImage {
-        guard !data.isEmpty else { throw ImageError.empty }
-        if data.starts(with: [0xFF, 0xD8, 0xFF]) {
+        switch try Self.format(data) {
+        case .jpeg:
             let orientation = Orientation.exif(data)
             return Orientation.apply(orientation, to: try decodeJPEG(data, minShorterSide: minShorterSide, orientation: orientation))
+        case .png:
+            return try decodePNG(data)
         }
-        if data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return try decodePNG(data) }
+    }
+
+    private enum Format { case jpeg, png }
+
+    /// The format by its signature; empty and other data refused.
+    private static func format(_ data: [UInt8]) throws -> Format {
+        guard !data.isEmpty else { throw ImageError.empty }
+        if data.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
+        if data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
         throw ImageError.unsupportedFormat
     }
 

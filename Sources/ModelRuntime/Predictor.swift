@@ -56,20 +56,12 @@ public final class Predictor: Sendable {
         }
     }
 
-    /// Refuses more than `maxRows` rows (images, instances) before any of them is processed.
-    public func checkRows(_ rows: Int, _ what: String) throws {
-        guard rows > 0 else { throw PredictionError.invalid("the request holds no \(what)") }
-        guard rows <= limits.maxRows else {
-            throw PredictionError.tooLarge("the request holds \(rows) \(what), more than the limit of \(limits.maxRows) (MAX_ROWS_PER_REQUEST)")
-        }
-    }
-
     /// Decodes and preprocesses encoded images into one input tensor (rows = images). Every
     /// image's header is read first, so that the count, each image's size and shape and their
     /// total pixels are within the limits before a pixel is decoded; then each image is decoded
     /// and written into the tensor in turn, so one decoded image is held at a time.
     public func tensor(fromImages encoded: [[UInt8]]) async throws -> Tensor {
-        try checkRows(encoded.count, "images")
+        try limits.checkRows(encoded.count, "images")
         let decoder = self.decoder
         let classifier = self.classifier
         let budget = limits.maxRequestPixels
@@ -103,7 +95,7 @@ public final class Predictor: Sendable {
     /// keeps an arena for) a batch larger than the one warmed up at start.
     public func logits(_ input: Tensor) async throws -> Tensor {
         let rows = input.shape.first ?? 1
-        try checkRows(rows, "rows")
+        try limits.checkRows(rows, "rows")
         let step = batcher.configuration.maxBatchSize
         guard rows > step else { return try await runBatch(input) }
         var parts: [Tensor] = []
@@ -123,11 +115,25 @@ public final class Predictor: Sendable {
         return output
     }
 
+    /// The input tensor for `input`: images decoded and preprocessed, a tensor as it is.
+    public func tensor(for input: PredictionInput) async throws -> Tensor {
+        switch input {
+        case .images(let images): try await tensor(fromImages: images)
+        case .tensor(let tensor): tensor
+        }
+    }
+
     /// Top-k predictions per image.
     public func classify(images encoded: [[UInt8]], topK: Int) async throws -> [[Classifier.Prediction]] {
         let input = try await tensor(fromImages: encoded)
         return classifier.predictions(from: try await logits(input), rows: input.shape[0], topK: topK)
     }
+}
+
+/// What a request asks to predict on: encoded images, or a tensor it sent (rows first).
+public enum PredictionInput: Sendable {
+    case images([[UInt8]])
+    case tensor(Tensor)
 }
 
 /// What a ``Predictor`` reports, for the server's metrics (which it creates and injects here).
@@ -154,19 +160,3 @@ public struct PredictorMetrics: Sendable {
         self.timing = timing
     }
 }
-
-/// The C allocator's housekeeping.
-enum Allocator {
-    /// Returns free heap memory of every arena to the system (glibc's `malloc_trim`).
-    static func releaseFreeMemory() {
-        #if os(Linux)
-        _ = glibcMallocTrim(0)
-        #endif
-    }
-}
-
-#if os(Linux)
-/// glibc's `malloc_trim` (`<malloc.h>`, which the Glibc module does not include).
-@_silgen_name("malloc_trim")
-private func glibcMallocTrim(_ pad: Int) -> Int32
-#endif

@@ -29,4 +29,12 @@ public struct RequestLimits: Sendable {
     public var maxAspectRatio = 20
 
     public init() {}
+
+    /// Refuses `rows` rows (images, instances) unless 1…`maxRows`, before any is processed.
+    public func checkRows(_ rows: Int, _ what: String) throws {
+        guard rows > 0 else { throw PredictionError.invalid("the request holds no \(what)") }
+        guard rows <= maxRows else {
+            throw PredictionError.tooLarge("the request holds \(rows) \(what), more than the limit of \(maxRows) (MAX_ROWS_PER_REQUEST)")
+        }
+    }
 }

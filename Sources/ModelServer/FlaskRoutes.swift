@@ -18,9 +18,9 @@ struct FlaskRoutes {
             let start = ContinuousClock.now
             let predictor = try host.requirePredictor()
             let body = try await RequestBody.bytes(request, limit: limits.maxBodyBytes)
-            let (limits, maxRows) = (self.limits, predictor.limits.maxRows)
+            let (limits, rowLimits) = (self.limits, predictor.limits)
             let images = try await predictor.offload(releasingMemory: body.count > RequestBody.largeJSON) {
-                try Self.images(from: RequestBody.json(body, limits: limits), limits: limits, maxRows: maxRows)
+                try Self.images(from: RequestBody.json(body, limits: limits), limits: limits, rowLimits: rowLimits)
             }
             let top = try await predictor.classify(images: images, topK: 3)
             let ms = Int(((ContinuousClock.now - start) / .milliseconds(1)).rounded())
@@ -30,8 +30,8 @@ struct FlaskRoutes {
         }
     }
 
-    /// The decoded image bytes from the `input` field (at most `maxRows` of them).
-    static func images(from json: Any, limits: BodyLimits, maxRows: Int) throws -> [[UInt8]] {
+    /// The decoded image bytes from the `input` field (at most `rowLimits.maxRows` of them).
+    static func images(from json: Any, limits: BodyLimits, rowLimits: RequestLimits) throws -> [[UInt8]] {
         guard let object = json as? [String: Any], let input = object["input"] else {
             throw PredictionError.invalid("the body must be a JSON object with an \"input\" field")
         }
@@ -49,9 +49,7 @@ struct FlaskRoutes {
             throw PredictionError.invalid("\"input\" must be a list of base64 images")
         }
         guard !list.isEmpty else { throw PredictionError.invalid("\"input\" holds no images") }
-        guard list.count <= maxRows else {
-            throw PredictionError.tooLarge("\"input\" holds \(list.count) images, more than the limit of \(maxRows) (MAX_ROWS_PER_REQUEST)")
-        }
+        try rowLimits.checkRows(list.count, "images")
         return try list.enumerated().map { i, item in
             guard var text = item as? String else { throw PredictionError.invalid("input[\(i)] is not a base64 string") }
             // The original client sends str(base64 bytes), i.e. b'...'.

@@ -48,17 +48,13 @@ struct KServeV1Routes {
     func input(_ body: [UInt8], _ predictor: Predictor) async throws -> Tensor {
         let limits = self.limits
         let shape = Array(predictor.manifest.input.shape.dropFirst())
-        enum Parsed: Sendable {
-            case images([[UInt8]])
-            case tensor(Tensor)
-        }
-        let parsed = try await predictor.offload(releasingMemory: body.count > RequestBody.largeJSON) { () throws -> Parsed in
+        let parsed = try await predictor.offload(releasingMemory: body.count > RequestBody.largeJSON) { () throws -> PredictionInput in
             guard let object = try RequestBody.json(body, limits: limits) as? [String: Any], let instances = object["instances"] as? [Any],
                 !instances.isEmpty
             else {
                 throw PredictionError.invalid("the body must be {\"instances\": [...]} with at least one instance")
             }
-            try predictor.checkRows(instances.count, "instances")
+            try predictor.limits.checkRows(instances.count, "instances")
             if instances.allSatisfy({ ($0 as? [String: Any])?["b64"] != nil }) {
                 return .images(
                     try instances.enumerated().map { i, item in
@@ -81,10 +77,7 @@ struct KServeV1Routes {
             }
             return .tensor(Tensor(shape: [instances.count] + shape, floats: values))
         }
-        switch parsed {
-        case .images(let images): return try await predictor.tensor(fromImages: images)
-        case .tensor(let tensor): return tensor
-        }
+        return try await predictor.tensor(for: parsed)
     }
 
     func predict(_ body: [UInt8], _ predictor: Predictor) async throws -> Response {

@@ -47,11 +47,7 @@ struct OpenInferenceRoutes {
 
     /// A request parsed on the decode pool: what to answer, and the input (a tensor, or images to decode).
     struct Parsed: Sendable {
-        enum Input: Sendable {
-            case images([[UInt8]])
-            case tensor(Tensor)
-        }
-        var input: Input
+        var input: PredictionInput
         var id: String?
         var outputs: [V2Output.Request]
     }
@@ -78,18 +74,14 @@ struct OpenInferenceRoutes {
             guard let inputs = req["inputs"] as? [[String: Any]], inputs.count == 1 else {
                 throw PredictionError.invalid("\"inputs\" must list exactly one tensor, '\(manifest.input.name)'")
             }
-            let input = try V2Input(spec: inputs[0], binary: body[jsonLength...], model: manifest.input, maxRows: predictor.limits.maxRows).decode()
+            let input = try V2Input(spec: inputs[0], binary: body[jsonLength...], model: manifest.input, limits: predictor.limits).decode()
             return Parsed(
                 input: input,
                 id: req["id"] as? String,
                 outputs: try V2Output.requests(req, output: manifest.output.name, classes: manifest.output.shape.last.flatMap { $0 > 0 ? $0 : nil })
             )
         }
-        let input: Tensor
-        switch parsed.input {
-        case .images(let images): input = try await predictor.tensor(fromImages: images)
-        case .tensor(let tensor): input = tensor
-        }
+        let input = try await predictor.tensor(for: parsed.input)
         let logits = try await predictor.logits(input)
         return try V2Output.response(parsed, logits: logits, rows: input.shape[0], predictor)
     }

@@ -6,19 +6,19 @@ import ModelRuntime
 import ModelStore
 
 /// One Open Inference Protocol input tensor, checked against the model before anything is
-/// allocated for it: the shape's product overflow-checked, its rows within `maxRows`, its
+/// allocated for it: the shape's product overflow-checked, its rows within `limits.maxRows`, its
 /// inner dimensions the model's, `binary_data_size` within the bytes sent.
 ///
 /// ```swift
-/// let input = try V2Input(spec: json["inputs"][0], binary: body[jsonLength...], model: manifest.input, maxRows: 32).decode()
+/// let input = try V2Input(spec: json["inputs"][0], binary: body[jsonLength...], model: manifest.input, limits: RequestLimits()).decode()
 /// ```
 struct V2Input {
     let spec: [String: Any]
     let binary: ArraySlice<UInt8>
     let model: ModelManifest.TensorInfo
-    let maxRows: Int
+    let limits: RequestLimits
 
-    func decode() throws -> OpenInferenceRoutes.Parsed.Input {
+    func decode() throws -> PredictionInput {
         guard let name = spec["name"] as? String else { throw PredictionError.invalid("inputs[0] has no name") }
         guard name == model.name else { throw PredictionError.invalid("unknown input '\(name)'; the model's input is '\(model.name)'") }
         guard let shape = spec["shape"] as? [Int], let count = V2Tensor.elementCount(shape) else {
@@ -27,12 +27,7 @@ struct V2Input {
         guard let datatype = spec["datatype"] as? String else { throw PredictionError.invalid("inputs[0] has no datatype") }
         let blob = try binaryData()
         if datatype == "BYTES" {
-            guard count > 0 else { throw PredictionError.invalid("inputs[0].shape \(shape) holds no images") }
-            guard count <= maxRows else {
-                throw PredictionError.tooLarge(
-                    "inputs[0].shape \(shape) holds \(count) images, more than the limit of \(maxRows) (MAX_ROWS_PER_REQUEST)"
-                )
-            }
+            try limits.checkRows(count, "images")
             let images: [[UInt8]]
             if let blob {
                 images = try V2Tensor.byteElements(blob, maxElements: count)
@@ -50,9 +45,7 @@ struct V2Input {
         guard shape.count == model.shape.count, Array(shape.dropFirst()) == want, shape[0] > 0 else {
             throw PredictionError.invalid("inputs[0].shape \(shape) does not fit the model's [-1, \(want.map(String.init).joined(separator: ", "))]")
         }
-        guard shape[0] <= maxRows else {
-            throw PredictionError.tooLarge("inputs[0].shape \(shape) has \(shape[0]) rows, more than the limit of \(maxRows) (MAX_ROWS_PER_REQUEST)")
-        }
+        try limits.checkRows(shape[0], "rows")
         let values: [Double]
         if let blob {
             let size = V2Tensor.numericTypes[datatype]!

@@ -3,6 +3,7 @@ import Foundation
 import ImagePipeline
 import Logging
 import ModelEngine
+import ModelRuntime
 import ModelServer
 
 /// `model-server`: serve a model over HTTP, or classify images from the command line.
@@ -42,12 +43,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var config = try ServerConfiguration(environment: env)
-        #if os(Linux)
-        // Buffers of 256 KiB and more (bodies, decoded images, tensors) are mapped on their own
-        // and unmapped when freed. glibc's default threshold rises to 32 MiB after the first
-        // large free, after which a large request's memory stayed with the process for good.
-        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD, <malloc.h> */, 256 << 10)
-        #endif
+        // Bodies, decoded images and tensors go back to the system when freed.
+        Allocator.mapSeparately(atLeast: 256 << 10)
         ImageDecoder.capLibjpegMemory(config.limits.maxDecodeBytes)
         if let host { config.host = host }
         if let port { config.port = port }
@@ -98,9 +95,3 @@ enum OpenMPLaunch {
         // execv returned: carry on in this process with OpenMP's own defaults.
     }
 }
-
-#if os(Linux)
-/// glibc's `mallopt` (`<malloc.h>`, which the Glibc module does not include).
-@_silgen_name("mallopt")
-func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif
