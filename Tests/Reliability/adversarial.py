@@ -1114,6 +1114,32 @@ def v2_header_length_plus(port):
     return one(port, "POST", V2, headers, body)
 
 
+# --- the most each bounded path accepts: answered, within time and memory -----------------------
+
+@case((400,), "V2 JSON data of 999,000 numbers, just under MAX_JSON_VALUES: the largest JSON parse accepted (then the count is wrong)")
+def v2_json_at_value_limit(port):
+    head = b'{"inputs":[{"name":"input","shape":[1,3,224,224],"datatype":"FP32","data":['
+    return post_json(port, V2, raw=head + b",".join([b"0"] * 999_000) + b"]}]}")
+
+
+@case(200, "V2 binary UINT8 tensor [32,3,224,224] (4.8 MB): the most rows, converted and run in 8 batches",
+      check=lambda a: None if b'"shape":[32,1000]' in a.body else "not 32 rows of logits")
+def v2_binary_uint8_32_rows(port):
+    size = 32 * 3 * 224 * 224
+    headers, body = v2_binary({"inputs": [{"name": "input", "shape": [32, 3, 224, 224], "datatype": "UINT8",
+                                           "parameters": {"binary_data_size": size}}]}, bytes(size))
+    return one(port, "POST", V2, headers, body)
+
+
+@case(200, "three 5700×5700 PNGs in one request (97 M pixels, just under MAX_REQUEST_PIXELS): the most decoding work accepted",
+      check=predictions_check(3))
+def png_request_pixel_budget_full(port):
+    png = cached("zero-5700x5700.png", lambda: zero_png(5700, 5700))
+    boundary = b"limit"
+    body = b"".join(b"--limit\r\nContent-Type: image/png\r\n\r\n" + png + b"\r\n" for _ in range(3)) + b"--limit--\r\n"
+    return classify(port, body, "multipart/form-data; boundary=limit")
+
+
 # --- the second server: API keys, BODY_TIMEOUT_SECONDS=2, IDLE_TIMEOUT_SECONDS=3, JPEGMEM=1000 ----------
 
 @case(401, "prediction without an API key (server with API_KEYS)", server="aux")
