@@ -30,6 +30,7 @@ let package = Package(
     products: [
         .executable(name: "model-server", targets: ["ModelServerCLI"]),
         .executable(name: "model-fetch", targets: ["ModelFetchCLI"]),
+        .executable(name: "model-infer", targets: ["ModelInferCLI"]),
         .library(name: "ModelEngine", targets: ["ModelEngine"]),
         .library(name: "ImagePipeline", targets: ["ImagePipeline"]),
         .library(name: "ModelStore", targets: ["ModelStore"]),
@@ -78,15 +79,22 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-            ]
+            ],
+            // The OpenAPI document, compiled into the binary (PackageResources.openapi_json).
+            resources: [.embedInCode("Resources/openapi.json")]
         ),
         .executableTarget(
             name: "ModelServerCLI",
             dependencies: [
-                "ModelServer", "ModelRuntime", "ModelEngine", "ImagePipeline", "ModelStore",
+                "ModelServer", "ModelRuntime", "ModelEngine", "ImagePipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // Classify files, or time the engine, without a server: no HTTP stack linked in.
+        .executableTarget(
+            name: "ModelInferCLI",
+            dependencies: ["ModelRuntime", "ModelEngine", "ModelStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "ModelFetchCLI",
@@ -106,8 +114,10 @@ let package = Package(
         .testTarget(
             name: "ModelServerTests",
             dependencies: [
-                "ModelServer", "ModelRuntime", "TestSupport",
+                "ModelServer", "ModelRuntime", "ModelEngine", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

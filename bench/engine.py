@@ -3,7 +3,7 @@
 
     bench/engine [--model models/efficientnet-lite0/model.onnx] [--rounds 6] [--iters 10]
 
-For batch 1 and 8 and 1 and 2 threads: the Swift engine (`model-server engine-bench`, started
+For batch 1 and 8 and 1 and 2 threads: the Swift engine (`model-infer engine-bench`, started
 with OMP_NUM_THREADS) and onnxruntime (same model file and input, intra_op_num_threads, ORT_ENABLE_ALL,
 sequential) run alternately, `--rounds` times `--iters` inferences each, after warm-up. Prints a
 table of medians and the ratio engine/onnxruntime (below 1 means the engine is faster), and with
@@ -88,7 +88,7 @@ class OnnxRuntime:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=os.path.join(ROOT, "models/efficientnet-lite0/model.onnx"))
-    ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/model-server"))
+    ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/model-infer"))
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--batches", default="1,8")

@@ -20,3 +20,11 @@ done
 "$lint/checkov" -f Dockerfile --framework dockerfile --quiet --compact --skip-download
 "$lint/hadolint" Dockerfile && echo "hadolint: Dockerfile clean"
 "$lint/yamllint" -c .yamllint.yml azure-pipelines.yml .github/workflows k8s && echo "yamllint: clean"
+# The version is written in Swift (ServerInfo.version); the image label and the manifests' image
+# tags must say the same.
+version=$(sed -n 's/.*static let version = "\(.*\)".*/\1/p' Sources/ModelServer/ServerConfiguration.swift)
+for f in Dockerfile k8s/base/deployment.yaml k8s/overlays/*/kustomization.yaml; do
+  stale=$(grep -nE '(image\.version="|model-server:|newTag: )[0-9]+\.[0-9]+\.[0-9]+' "$f" | grep -v "$version" || true)
+  if [ -n "$stale" ]; then echo "$f: version is not ServerInfo.version ($version): $stale" >&2; exit 1; fi
+done
+echo "versions: Dockerfile and manifests at $version"

@@ -9,7 +9,7 @@ import ModelEngine
 /// Inference runs on one dedicated thread, off Swift's cooperative pool.
 ///
 /// ```swift
-/// let batcher = Batcher(model: model, inputName: "input", configuration: .init())
+/// let batcher = Batcher(engine: model, inputName: "input", configuration: .init())
 /// let outputs = try await batcher.infer(tensor)   // tensor's first dimension is its row count
 /// ```
 public final class Batcher: @unchecked Sendable {
@@ -41,7 +41,7 @@ public final class Batcher: @unchecked Sendable {
     }
 
     public let configuration: Configuration
-    let model: Model
+    let engine: any InferenceEngine
     let inputName: String
     private let condition = NSCondition()
     private var queue: [Pending] = []
@@ -50,8 +50,8 @@ public final class Batcher: @unchecked Sendable {
     /// Called after each engine run with the batch's row count (metrics).
     let onBatch: @Sendable (Int) -> Void
 
-    public init(model: Model, inputName: String, configuration: Configuration, onBatch: @escaping @Sendable (Int) -> Void = { _ in }) {
-        self.model = model
+    public init(engine: any InferenceEngine, inputName: String, configuration: Configuration, onBatch: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.engine = engine
         self.inputName = inputName
         self.configuration = configuration
         self.onBatch = onBatch
@@ -128,7 +128,7 @@ public final class Batcher: @unchecked Sendable {
         let rows = batch.reduce(0) { $0 + $1.rows }
         do {
             let input = batch.count == 1 ? batch[0].input : try Self.concatenate(batch.map(\.input))
-            let outputs = try model.run([inputName: input])
+            let outputs = try engine.run([inputName: input])
             let compute = ContinuousClock.now - start
             onBatch(rows)
             var offset = 0

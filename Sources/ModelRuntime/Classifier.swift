@@ -3,10 +3,10 @@ import ImagePipeline
 import ModelEngine
 import ModelStore
 
-/// A loaded image classifier: the engine model, its preprocessing and labels.
+/// A loaded image classifier: the engine that runs the model, its preprocessing and labels.
 ///
 /// ```swift
-/// let classifier = try Classifier(directory: ModelDirectory(url), threads: nil)
+/// let classifier = try Classifier(directory: ModelDirectory(url))   // the ONNX engine, on the artifact
 /// let top5 = try classifier.classify([image], topK: 5)[0]
 /// ```
 public final class Classifier: Sendable {
@@ -17,14 +17,21 @@ public final class Classifier: Sendable {
     }
 
     public let directory: ModelDirectory
-    public let model: Model
+    public let engine: any InferenceEngine
     public let preprocessor: Preprocessor
     public let inputName: String
     public let outputName: String
 
-    public init(directory: ModelDirectory, threads: Int? = nil) throws {
+    /// The classifier of `directory`, run by the ONNX engine on its artifact.
+    public convenience init(directory: ModelDirectory, threads: Int? = nil) throws {
+        try self.init(directory: directory, engine: Model(contentsOf: directory.artifactURL, options: .init(threads: threads)))
+    }
+
+    /// The classifier of `directory` (its manifest's preprocessing, input and output, and labels),
+    /// run by `engine`.
+    public init(directory: ModelDirectory, engine: any InferenceEngine) throws {
         self.directory = directory
-        model = try Model(contentsOf: directory.artifactURL, options: .init(threads: threads))
+        self.engine = engine
         let m = directory.manifest
         guard let p = m.preprocessing, p.crop.count == 2, p.mean.count == 3, p.std.count == 3 else {
             throw ModelStoreError.invalidManifest("\(m.name): image preprocessing (resize_shorter, crop, mean, std) is required")
@@ -64,7 +71,7 @@ public final class Classifier: Sendable {
 
     /// Raw logits, one row per image (runs the engine directly, without a batcher).
     public func logits(_ images: [RGBImage]) throws -> [[Float]] {
-        guard let out = try model.run([inputName: batch(images)])[outputName] else {
+        guard let out = try engine.run([inputName: batch(images)])[outputName] else {
             throw ModelError.invalidInput("the model has no output '\(outputName)'")
         }
         return Self.rows(of: out, count: images.count)

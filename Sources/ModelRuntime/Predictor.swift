@@ -32,7 +32,7 @@ public final class Predictor: Sendable {
         self.metrics = metrics
         self.limits = limits
         self.decoder = ImageDecoder(maxPixels: limits.maxImagePixels, maxAspectRatio: limits.maxAspectRatio, maxDecodeBytes: limits.maxDecodeBytes)
-        batcher = Batcher(model: classifier.model, inputName: classifier.inputName, configuration: batching, onBatch: metrics.batch)
+        batcher = Batcher(engine: classifier.engine, inputName: classifier.inputName, configuration: batching, onBatch: metrics.batch)
     }
 
     /// The batcher's thread keeps the batcher alive; end it with the predictor that owns it.

@@ -22,7 +22,7 @@ public struct APIError: HTTPResponseError {
     }
 
     static func json(status: HTTPResponse.Status, message: String, headers: HTTPFields = [:]) -> Response {
-        let body = (try? JSONSerialization.data(withJSONObject: ["error": message])) ?? Data("{\"error\":\"error\"}".utf8)
+        let body = (try? ServerContext.encoder.encode(["error": message])) ?? Data("{\"error\":\"error\"}".utf8)
         var fields = headers
         fields[.contentType] = "application/json"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -10,17 +10,16 @@ struct KServeV1Routes {
     let limits: BodyLimits
 
     func add(to groups: RouteGroups) {
-        groups.keyed.get("/v1/models/{model}") { _, context -> Response in
-            let name = try context.parameters.require("model")
-            let predictor = try host.requirePredictor(named: name)
-            return try jsonResponse(["name": predictor.manifest.name, "ready": host.isReady])
+        groups.keyed.get("/v1/models/{model}") { _, context in
+            let predictor = try host.requirePredictor(named: try context.parameters.require("model"))
+            return V1ModelStatus(name: predictor.manifest.name, ready: host.isReady)
         }
-        groups.predictions.post("/v1/models/{model}:predict") { request, context -> Response in
+        groups.predictions.post("/v1/models/{model}:predict") { request, context in
             let predictor = try host.requirePredictor(named: try context.parameters.require("model"))
             try RequestBody.requireJSON(request)
             return try await predict(try await RequestBody.bytes(request, limit: limits.maxBodyBytes), predictor)
         }
-        groups.predictions.post("/v1/models/{model}:classify") { request, context -> Response in
+        groups.predictions.post("/v1/models/{model}:classify") { request, context in
             let predictor = try host.requirePredictor(named: try context.parameters.require("model"))
             let topK = try Self.topK(request)
             let images = try Self.images(
@@ -28,9 +27,7 @@ struct KServeV1Routes {
                 try await RequestBody.bytes(request, limit: limits.maxBodyBytes),
                 maxParts: predictor.limits.maxRows
             )
-            let top = try await predictor.classify(images: images, topK: topK)
-            let predictions = top.map { $0.map { ["index": $0.index, "label": $0.label, "score": Double($0.score)] as [String: Any] } }
-            return try jsonResponse(["model": predictor.manifest.name, "predictions": predictions])
+            return V1ClassifyResponse(model: predictor.manifest.name, predictions: try await predictor.classify(images: images, topK: topK))
         }
     }
 
@@ -49,41 +46,32 @@ struct KServeV1Routes {
         let limits = self.limits
         let shape = Array(predictor.manifest.input.shape.dropFirst())
         let parsed = try await predictor.offload(releasingMemory: body.count > RequestBody.largeJSON) { () throws -> PredictionInput in
-            guard let object = try RequestBody.json(body, limits: limits) as? [String: Any], let instances = object["instances"] as? [Any],
-                !instances.isEmpty
-            else {
-                throw PredictionError.invalid("the body must be {\"instances\": [...]} with at least one instance")
-            }
+            let instances = try RequestBody.decode(V1PredictRequest.self, from: body, limits: limits).instances
+            guard !instances.isEmpty else { throw PredictionError.invalid("the body must be {\"instances\": [...]} with at least one instance") }
             try predictor.limits.checkRows(instances.count, "instances")
-            if instances.allSatisfy({ ($0 as? [String: Any])?["b64"] != nil }) {
-                return .images(
-                    try instances.enumerated().map { i, item in
-                        guard let b64 = (item as! [String: Any])["b64"] as? String else {
-                            throw PredictionError.invalid("instances[\(i)].b64 is not a string")
-                        }
-                        return try Base64Image.decode(b64, path: "instances[\(i)].b64")
-                    }
-                )
-            }
-            guard let per = V2Tensor.elementCount(shape) else { throw PredictionError.invalid("the model's input shape \(shape) is not fixed") }
+            var images: [[UInt8]] = []
             var values: [Float] = []
-            values.reserveCapacity(per * instances.count)
-            for (i, item) in instances.enumerated() {
-                let flat = try V2Tensor.flatten(item, path: "instances[\(i)]")
-                guard flat.count == per else {
-                    throw PredictionError.invalid("instances[\(i)] has \(flat.count) values; the model takes \(shape) = \(per)")
+            for (i, instance) in instances.enumerated() {
+                switch instance {
+                case .image(let b64): images.append(try Base64Image.decode(b64, path: "instances[\(i)].b64"))
+                case .tensor(let data):
+                    guard let per = V2Tensor.elementCount(shape) else { throw PredictionError.invalid("the model's input shape \(shape) is not fixed") }
+                    guard case .numbers(let flat) = data, flat.count == per else {
+                        throw PredictionError.invalid("instances[\(i)] must hold \(per) numbers, the model's input \(shape)")
+                    }
+                    values += flat.map { Float($0) }
                 }
-                values += flat.map { Float($0) }
             }
-            return .tensor(Tensor(shape: [instances.count] + shape, floats: values))
+            guard images.isEmpty || values.isEmpty else { throw PredictionError.invalid("instances must be all images or all tensors") }
+            return images.isEmpty ? .tensor(Tensor(shape: [instances.count] + shape, floats: values)) : .images(images)
         }
         return try await predictor.tensor(for: parsed)
     }
 
-    func predict(_ body: [UInt8], _ predictor: Predictor) async throws -> Response {
+    func predict(_ body: [UInt8], _ predictor: Predictor) async throws -> V1PredictResponse {
         let input = try await input(body, predictor)
         let logits = try await predictor.logits(input)
-        return try jsonResponse(["predictions": Classifier.rows(of: logits, count: input.shape[0]).map { $0.map(Double.init) }])
+        return V1PredictResponse(predictions: Classifier.rows(of: logits, count: input.shape[0]))
     }
 
     /// The image bytes of a raw image body or of each file part of a multipart form.
@@ -105,7 +93,38 @@ struct KServeV1Routes {
     }
 }
 
-func jsonResponse(_ object: Any, status: HTTPResponse.Status = .ok) throws -> Response {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])
-    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+/// `GET /v1/models/{model}`.
+struct V1ModelStatus: ResponseEncodable {
+    var name: String
+    var ready: Bool
+}
+
+/// The body of `:predict`: `{"instances": [...]}`, each a tensor (nested lists) or `{"b64": "<image>"}`.
+struct V1PredictRequest: Decodable {
+    enum Instance: Decodable {
+        case image(String)
+        case tensor(V2Data)
+
+        enum Keys: CodingKey { case b64 }
+
+        init(from decoder: Decoder) throws {
+            if let object = try? decoder.container(keyedBy: Keys.self) {
+                self = .image(try object.decode(String.self, forKey: .b64))
+            } else {
+                self = .tensor(try V2Data(from: decoder))
+            }
+        }
+    }
+    var instances: [Instance]
+}
+
+/// The answer of `:predict`: the model's output row per instance.
+struct V1PredictResponse: ResponseEncodable {
+    var predictions: [[Float]]
+}
+
+/// The answer of `:classify`: the top classes per image.
+struct V1ClassifyResponse: ResponseEncodable {
+    var model: String
+    var predictions: [[Classifier.Prediction]]
 }

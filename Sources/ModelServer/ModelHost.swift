@@ -25,7 +25,13 @@ public final class ModelHost: Service, Sendable {
     public let metrics: ServerMetrics
     let logger: Logger
     let drain: Drain
+    let engine: EngineLoader
     private let state = Mutex<State>(.loading)
+
+    /// Makes the engine for a verified model directory: the ONNX engine on its artifact unless a
+    /// caller (an in-process test) brings its own.
+    public typealias EngineLoader = @Sendable (ModelDirectory) throws -> any InferenceEngine
+    public static let onnxEngine: EngineLoader = { try Model(contentsOf: $0.artifactURL) }
 
     enum State {
         case loading
@@ -36,8 +42,15 @@ public final class ModelHost: Service, Sendable {
         case stopping
     }
 
-    public init(configuration: ServerConfiguration, logger: Logger, metrics: ServerMetrics = ServerMetrics(), drain: Drain = Drain()) {
+    public init(
+        configuration: ServerConfiguration,
+        logger: Logger,
+        metrics: ServerMetrics = ServerMetrics(),
+        drain: Drain = Drain(),
+        engine: @escaping EngineLoader = ModelHost.onnxEngine
+    ) {
         self.configuration = configuration
+        self.engine = engine
         self.logger = logger
         self.metrics = metrics
         self.drain = drain
@@ -112,7 +125,7 @@ public final class ModelHost: Service, Sendable {
     public func load() async {
         let start = ContinuousClock.now
         do {
-            let classifier = try await Self.loadClassifier(configuration)
+            let classifier = try await Self.loadClassifier(configuration, engine: engine)
             let predictor = Predictor(
                 classifier: classifier,
                 batching: configuration.batching,
@@ -137,14 +150,14 @@ public final class ModelHost: Service, Sendable {
     }
 
     /// Verifies, loads and warms up off the cooperative thread pool.
-    static func loadClassifier(_ configuration: ServerConfiguration) async throws -> Classifier {
+    static func loadClassifier(_ configuration: ServerConfiguration, engine: @escaping EngineLoader) async throws -> Classifier {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(
                     with: Result {
                         let dir = try ModelDirectory(configuration.modelDirectory)
                         if !configuration.skipVerify { try dir.verify() }
-                        let classifier = try Classifier(directory: dir)
+                        let classifier = try Classifier(directory: dir, engine: engine(dir))
                         // Warm-up: compile and run the largest batch first (it sizes the activation
                         // arena all plans share), then batch 1.
                         let blank = RGBImage(

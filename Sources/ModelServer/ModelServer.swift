@@ -17,12 +17,13 @@ public struct ModelServer: Sendable {
     public let drain: Drain
     let logger: Logger
 
-    public init(configuration: ServerConfiguration, logger: Logger) {
+    /// `engine` runs the model (the ONNX engine unless a test brings a stand-in).
+    public init(configuration: ServerConfiguration, logger: Logger, engine: @escaping ModelHost.EngineLoader = ModelHost.onnxEngine) {
         self.configuration = configuration
         self.logger = logger
         let drain = Drain()
         self.drain = drain
-        self.host = ModelHost(configuration: configuration, logger: logger, drain: drain)
+        self.host = ModelHost(configuration: configuration, logger: logger, drain: drain, engine: engine)
     }
 
     /// The services to run: the HTTP application, a metrics-only application when
@@ -39,7 +40,7 @@ public struct ModelServer: Sendable {
             )
         ]
         if let metricsPort = configuration.metricsPort {
-            let router = Router()
+            let router = Router(context: ServerContext.self)
             addMetricsRoute(to: router.group())
             services.append(
                 Application(
@@ -71,8 +72,8 @@ public struct ModelServer: Sendable {
 
     /// Every route, with JSON errors, metrics, authentication and admission middleware; for
     /// serving inside another `Application`, or in-process tests (`app.test(.router)`).
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func makeRouter() -> Router<ServerContext> {
+        let router = Router(context: ServerContext.self)
         let table = RouteTable()
         // Metrics outermost, so that they count the error responses JSONErrorMiddleware makes.
         router.add(middleware: MetricsMiddleware(metrics: host.metrics))
@@ -90,7 +91,7 @@ public struct ModelServer: Sendable {
         return router
     }
 
-    private func addMetricsRoute(to router: some RouterMethods<BasicRequestContext>) {
+    private func addMetricsRoute(to router: some RouterMethods<ServerContext>) {
         let metrics = host.metrics
         router.get("/metrics") { _, _ in
             Response(
@@ -116,13 +117,13 @@ public struct ModelServer: Sendable {
 /// matched in it, so what guards a route does not depend on how its path was spelled.
 struct RouteGroups {
     /// Probes, server metadata, metrics and the API document: no key, never shed.
-    let open: RouterGroup<BasicRequestContext>
+    let open: RouterGroup<ServerContext>
     /// Model details: an API key, when keys are configured.
-    let keyed: RouterGroup<BasicRequestContext>
+    let keyed: RouterGroup<ServerContext>
     /// Predictions: an API key, then admission (capacity, the body within its limits, an active slot).
-    let predictions: RouterGroup<BasicRequestContext>
+    let predictions: RouterGroup<ServerContext>
 
-    init(router: Router<BasicRequestContext>, configuration: ServerConfiguration) {
+    init(router: Router<ServerContext>, configuration: ServerConfiguration) {
         open = router.group()
         keyed = router.group()
         if !configuration.apiKeys.isEmpty { keyed.add(middleware: AuthMiddleware(keys: configuration.apiKeys)) }

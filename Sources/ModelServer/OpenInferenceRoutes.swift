@@ -11,25 +11,23 @@ struct OpenInferenceRoutes {
     let limits: BodyLimits
 
     func add(to groups: RouteGroups) {
-        groups.open.get("/v2") { _, _ in
-            try jsonResponse(["name": ServerInfo.name, "version": ServerInfo.version, "extensions": ["binary_tensor_data", "classification"]])
-        }
+        groups.open.get("/v2") { _, _ in V2ServerMetadata() }
         for prefix in ["/v2/models/{model}", "/v2/models/{model}/versions/{version}"] {
-            groups.keyed.get(RouterPath(prefix)) { _, context -> Response in
-                let predictor = try resolve(context)
-                let m = predictor.manifest
-                return try jsonResponse([
-                    "name": m.name, "versions": [m.version], "platform": "onnx",
-                    "inputs": [["name": m.input.name, "datatype": m.input.datatype, "shape": m.input.shape]],
-                    "outputs": [["name": m.output.name, "datatype": m.output.datatype, "shape": m.output.shape]],
-                ])
+            groups.keyed.get(RouterPath(prefix)) { _, context in
+                let m = try resolve(context).manifest
+                return V2ModelMetadata(
+                    name: m.name,
+                    versions: [m.version],
+                    inputs: [.init(name: m.input.name, datatype: m.input.datatype, shape: m.input.shape)],
+                    outputs: [.init(name: m.output.name, datatype: m.output.datatype, shape: m.output.shape)]
+                )
             }
             groups.open.get(RouterPath(prefix + "/ready")) { _, context -> Response in
                 _ = try resolve(context)
                 guard host.isReady else { throw APIError(.serviceUnavailable, host.notReadyReason, headers: [.retryAfter: "1"]) }
                 return Response(status: .ok)
             }
-            groups.predictions.post(RouterPath(prefix + "/infer")) { request, context -> Response in
+            groups.predictions.post(RouterPath(prefix + "/infer")) { request, context in
                 let predictor = try resolve(context)
                 let body = try await RequestBody.bytes(request, limit: limits.maxBodyBytes)
                 return try await infer(request, body, predictor)
@@ -37,7 +35,7 @@ struct OpenInferenceRoutes {
         }
     }
 
-    func resolve(_ context: BasicRequestContext) throws -> Predictor {
+    func resolve(_ context: ServerContext) throws -> Predictor {
         let predictor = try host.requirePredictor(named: try context.parameters.require("model"))
         if let v = context.parameters.get("version"), v != predictor.manifest.version {
             throw APIError(.notFound, "model '\(predictor.manifest.name)' has no version '\(v)' (it has '\(predictor.manifest.version)')")
@@ -52,7 +50,7 @@ struct OpenInferenceRoutes {
         var outputs: [V2Output.Request]
     }
 
-    func infer(_ request: Request, _ body: [UInt8], _ predictor: Predictor) async throws -> Response {
+    func infer(_ request: Request, _ body: [UInt8], _ predictor: Predictor) async throws -> V2Answer {
         let jsonLength: Int
         if let header = request.headers[HTTPField.Name("Inference-Header-Content-Length")!] {
             guard header.utf8.allSatisfy({ (48...57).contains($0) }), let n = Int(header), n <= body.count else {
@@ -68,18 +66,14 @@ struct OpenInferenceRoutes {
         let limits = self.limits
         let manifest = predictor.manifest
         let parsed = try await predictor.offload(releasingMemory: jsonLength > RequestBody.largeJSON) {
-            guard let req = try RequestBody.json(body[..<jsonLength], limits: limits) as? [String: Any] else {
-                throw PredictionError.invalid("the inference request must be a JSON object")
-            }
-            guard let inputs = req["inputs"] as? [[String: Any]], inputs.count == 1 else {
+            let req = try RequestBody.decode(V2InferRequest.self, from: body[..<jsonLength], limits: limits)
+            guard req.inputs.count == 1 else {
                 throw PredictionError.invalid("\"inputs\" must list exactly one tensor, '\(manifest.input.name)'")
             }
-            let input = try V2Input(spec: inputs[0], binary: body[jsonLength...], model: manifest.input, limits: predictor.limits).decode()
-            return Parsed(
-                input: input,
-                id: req["id"] as? String,
-                outputs: try V2Output.requests(req, output: manifest.output.name, classes: manifest.output.shape.last.flatMap { $0 > 0 ? $0 : nil })
-            )
+            // The outputs first: checking them is cheap, decoding the input may not be.
+            let outputs = try V2Output.requests(req, output: manifest.output.name, classes: manifest.output.shape.last.flatMap { $0 > 0 ? $0 : nil })
+            let input = try V2Input(spec: req.inputs[0], binary: body[jsonLength...], model: manifest.input, limits: predictor.limits).decode()
+            return Parsed(input: input, id: req.id, outputs: outputs)
         }
         let input = try await predictor.tensor(for: parsed.input)
         let logits = try await predictor.logits(input)

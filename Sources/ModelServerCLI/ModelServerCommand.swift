@@ -6,30 +6,16 @@ import ModelEngine
 import ModelRuntime
 import ModelServer
 
-/// `model-server`: serve a model over HTTP, or classify images from the command line.
+/// `model-server`: serve a model over HTTP (`model-infer` classifies files without a server).
 @main
 struct ModelServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model-server",
-        abstract: "Serve an ONNX image classifier over HTTP (Flask-compatible and Open Inference Protocol).",
+        abstract: "Serve an ONNX image classifier over HTTP (Flask-compatible and Open Inference Protocol). To classify files offline, use model-infer.",
         version: ServerInfo.version,
-        subcommands: [Serve.self, Infer.self, Probe.self, EngineBench.self],
+        subcommands: [Serve.self, Probe.self],
         defaultSubcommand: Serve.self
     )
-
-    static func main() async {
-        OpenMPLaunch.ensureThreadCount()
-        do {
-            var command = try parseAsRoot()
-            if var command = command as? AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
-    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -41,6 +27,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error (env LOG_LEVEL, default info).") var logLevel: String?
 
     func run() async throws {
+        OpenMPLaunch.ensureThreadCount(passiveWait: true)
         let env = ProcessInfo.processInfo.environment
         var config = try ServerConfiguration(environment: env)
         // Bodies, decoded images and tensors go back to the system when freed.
@@ -66,32 +53,4 @@ func makeLogger(level: String?) -> Logger {
     var logger = Logger(label: ServerInfo.name)
     logger.logLevel = level.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
     return logger
-}
-
-/// OpenMP reads its settings only when the process starts. Unless given, set them here and
-/// re-execute this binary once, before any OpenMP code runs:
-/// - `OMP_NUM_THREADS` from the container's CPU quota;
-/// - `OMP_WAIT_POLICY=PASSIVE` (unless it or `GOMP_SPINCOUNT` is set): idle OpenMP threads sleep
-///   instead of spinning. In the server the
-///   same cores also decode images and serve HTTP; spinning threads starve them (measured: ~20%
-///   more requests/s with passive waiting, docs/reliability.md). `engine-bench` keeps
-///   OpenMP's default, as a pure inference loop.
-enum OpenMPLaunch {
-    static func ensureThreadCount() {
-        let env = ProcessInfo.processInfo.environment
-        var changed = false
-        if env["OMP_NUM_THREADS"] == nil {
-            setenv("OMP_NUM_THREADS", String(Threads.recommended()), 1)
-            changed = true
-        }
-        if env["OMP_WAIT_POLICY"] == nil && env["GOMP_SPINCOUNT"] == nil && CommandLine.arguments.dropFirst().first != "engine-bench" {
-            setenv("OMP_WAIT_POLICY", "PASSIVE", 1)
-            changed = true
-        }
-        guard changed else { return }
-        var args = CommandLine.arguments.map { strdup($0) }
-        args.append(nil)
-        execv("/proc/self/exe", &args)
-        // execv returned: carry on in this process with OpenMP's own defaults.
-    }
 }

@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
+import ModelEngine
 import ModelRuntime
 import ModelStore
 
-/// `model-server infer`: classifies image files through the same ``Predictor`` (limits,
-/// decoding, batching, post-processing) as the HTTP routes, without a server.
-struct Infer: AsyncParsableCommand {
+/// `model-infer [classify] --model DIR photo.jpg…`: classifies image files through the same
+/// ``Predictor`` (limits, decoding, batching, post-processing) as the server's routes.
+struct Classify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Classify image files; one JSON line per image.")
 
     @Option(help: "Model folder with model.json.") var model: String
@@ -13,6 +14,7 @@ struct Infer: AsyncParsableCommand {
     @Argument(help: "JPEG or PNG files.") var images: [String]
 
     func run() async throws {
+        OpenMPLaunch.ensureThreadCount(passiveWait: true)
         let dir = try ModelDirectory(URL(fileURLWithPath: model))
         try dir.verify()
         let predictor = Predictor(classifier: try Classifier(directory: dir), batching: .init(), limits: .init())

@@ -16,6 +16,8 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Input shape, comma-separated.") var shape: String
 
     func run() throws {
+        // A pure inference loop: OpenMP's spinning waits stay on.
+        OpenMPLaunch.ensureThreadCount(passiveWait: false)
         let m = try Model(contentsOf: URL(fileURLWithPath: model))
         let dims = shape.split(separator: ",").compactMap { Int($0) }
         let data = try Data(contentsOf: URL(fileURLWithPath: input))
