@@ -5,7 +5,7 @@ import Synchronization
 /// Admits prediction requests in three steps, each bounding something a client could otherwise
 /// take without limit:
 ///
-/// 1. **The body**, read whole first (``RequestBody/collect(_:limits:budget:reservation:)``):
+/// 1. **The body**, read whole first (``BodyReader/collect(_:limits:budget:reservation:)``):
 ///    within `maxBodyBytes` and `bodyTimeoutSeconds`, and within a byte budget shared by all
 ///    requests (`maxBufferedBytes`; 503 when exhausted), charged with the bytes that have actually
 ///    arrived — a connection that claims a 16 MiB body and sends nothing holds nothing, so a few
@@ -42,7 +42,7 @@ struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
         let held = ByteBudget.Reservation()
         defer { held.release(to: budget) }
         var request = request
-        try await RequestBody.collect(&request, limits: limits, budget: budget, reservation: held)
+        try await BodyReader.collect(&request, limits: limits, budget: budget, reservation: held)
         let before = counter.value.add(1, ordering: .relaxed).oldValue
         defer { counter.value.subtract(1, ordering: .relaxed) }
         guard before < limit else {

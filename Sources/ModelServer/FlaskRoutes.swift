@@ -14,13 +14,13 @@ struct FlaskRoutes {
 
     func add(to groups: RouteGroups) {
         groups.predictions.post("/score") { request, _ in
-            try RequestBody.requireJSON(request)
+            try BodyReader.requireJSON(request)
             let start = ContinuousClock.now
             let predictor = try host.requirePredictor()
-            let body = try await RequestBody.bytes(request, limit: limits.maxBodyBytes)
+            let body = try await BodyReader.bytes(request, limit: limits.maxBodyBytes)
             let (limits, rowLimits) = (self.limits, predictor.limits)
-            let images = try await predictor.offload(releasingMemory: body.count > RequestBody.largeJSON) {
-                try RequestBody.decode(ScoreRequest.self, from: body, limits: limits).images(limits: limits, rowLimits: rowLimits)
+            let images = try await predictor.offload(releasingMemory: body.count > BodyReader.largeJSON) {
+                try BodyReader.decode(ScoreRequest.self, from: body, limits: limits).images(limits: limits, rowLimits: rowLimits)
             }
             let top = try await predictor.classify(images: images, topK: 3)
             let ms = Int(((ContinuousClock.now - start) / .milliseconds(1)).rounded())
@@ -54,7 +54,7 @@ struct ScoreRequest: Decodable {
         switch input {
         case .list(let l): list = l
         case .text(let text):
-            do { list = try RequestBody.decode([String].self, from: Array(text.utf8), limits: limits) } catch PredictionError.invalid(_) {
+            do { list = try BodyReader.decode([String].self, from: Array(text.utf8), limits: limits) } catch PredictionError.invalid(_) {
                 throw PredictionError.invalid("\"input\" must be a JSON list of base64 images (or a string holding one)")
             }
         }

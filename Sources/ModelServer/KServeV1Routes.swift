@@ -16,15 +16,15 @@ struct KServeV1Routes {
         }
         groups.predictions.post("/v1/models/{model}:predict") { request, context in
             let predictor = try host.requirePredictor(named: try context.parameters.require("model"))
-            try RequestBody.requireJSON(request)
-            return try await predict(try await RequestBody.bytes(request, limit: limits.maxBodyBytes), predictor)
+            try BodyReader.requireJSON(request)
+            return try await predict(try await BodyReader.bytes(request, limit: limits.maxBodyBytes), predictor)
         }
         groups.predictions.post("/v1/models/{model}:classify") { request, context in
             let predictor = try host.requirePredictor(named: try context.parameters.require("model"))
             let topK = try Self.topK(request)
             let images = try Self.images(
                 request,
-                try await RequestBody.bytes(request, limit: limits.maxBodyBytes),
+                try await BodyReader.bytes(request, limit: limits.maxBodyBytes),
                 maxParts: predictor.limits.maxRows
             )
             return V1ClassifyResponse(model: predictor.manifest.name, predictions: try await predictor.classify(images: images, topK: topK))
@@ -45,8 +45,8 @@ struct KServeV1Routes {
     func input(_ body: [UInt8], _ predictor: Predictor) async throws -> Tensor {
         let limits = self.limits
         let shape = Array(predictor.manifest.input.shape.dropFirst())
-        let parsed = try await predictor.offload(releasingMemory: body.count > RequestBody.largeJSON) { () throws -> PredictionInput in
-            let instances = try RequestBody.decode(V1PredictRequest.self, from: body, limits: limits).instances
+        let parsed = try await predictor.offload(releasingMemory: body.count > BodyReader.largeJSON) { () throws -> PredictionInput in
+            let instances = try BodyReader.decode(V1PredictRequest.self, from: body, limits: limits).instances
             guard !instances.isEmpty else { throw PredictionError.invalid("the body must be {\"instances\": [...]} with at least one instance") }
             try predictor.limits.checkRows(instances.count, "instances")
             var images: [[UInt8]] = []

@@ -58,7 +58,7 @@ public struct ModelServer: Sendable {
     /// HTTP/1.1 as both ports serve it: idle connections are closed instead of held forever, and
     /// so are request heads trickled in byte by byte (HeadDeadlineHandler); parser errors get a
     /// JSON answer; after SIGTERM each response closes its connection (DrainHandler). A body
-    /// must also arrive within BODY_TIMEOUT_SECONDS (RequestBody.collect).
+    /// must also arrive within BODY_TIMEOUT_SECONDS (BodyReader.collect).
     private func http1() -> HTTPServerBuilder {
         let idle = TimeAmount.milliseconds(Int64(configuration.idleTimeoutSeconds * 1000))
         let drain = self.drain

@@ -29,7 +29,7 @@ struct OpenInferenceRoutes {
             }
             groups.predictions.post(RouterPath(prefix + "/infer")) { request, context in
                 let predictor = try resolve(context)
-                let body = try await RequestBody.bytes(request, limit: limits.maxBodyBytes)
+                let body = try await BodyReader.bytes(request, limit: limits.maxBodyBytes)
                 return try await infer(request, body, predictor)
             }
         }
@@ -65,8 +65,8 @@ struct OpenInferenceRoutes {
         }
         let limits = self.limits
         let manifest = predictor.manifest
-        let parsed = try await predictor.offload(releasingMemory: jsonLength > RequestBody.largeJSON) {
-            let req = try RequestBody.decode(V2InferRequest.self, from: body[..<jsonLength], limits: limits)
+        let parsed = try await predictor.offload(releasingMemory: jsonLength > BodyReader.largeJSON) {
+            let req = try BodyReader.decode(V2InferRequest.self, from: body[..<jsonLength], limits: limits)
             guard req.inputs.count == 1 else {
                 throw PredictionError.invalid("\"inputs\" must list exactly one tensor, '\(manifest.input.name)'")
             }

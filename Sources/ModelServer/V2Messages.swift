@@ -6,7 +6,7 @@ import Hummingbird
 /// `POST /v2/models/{model}/infer`: the JSON part of the request.
 ///
 /// ```swift
-/// let request = try RequestBody.decode(V2InferRequest.self, from: json, limits: limits)
+/// let request = try BodyReader.decode(V2InferRequest.self, from: json, limits: limits)
 /// ```
 struct V2InferRequest: Decodable {
     struct Input: Decodable {
@@ -77,7 +77,7 @@ struct V2ModelMetadata: ResponseEncodable {
 
 /// A tensor's `data`, flattened in row-major order: the protocol allows it flat or nested as the
 /// shape, numbers (booleans count 0/1) or, for BYTES, strings. Nesting is bounded before
-/// decoding (`RequestBody.decode` checks `MAX_JSON_DEPTH`).
+/// decoding (`BodyReader.decode` checks `MAX_JSON_DEPTH`).
 enum V2Data: Codable {
     case numbers([Double])
     case floats([Float])

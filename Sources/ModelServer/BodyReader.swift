@@ -7,10 +7,10 @@ import NIOCore
 /// its nesting and its number of values have been bounded.
 ///
 /// ```swift
-/// try await RequestBody.collect(&request, limits: limits, budget: budget, reservation: held)   // AdmissionMiddleware does this
-/// let score = try RequestBody.decode(ScoreRequest.self, from: try await RequestBody.bytes(request, limit: limits.maxBodyBytes), limits: limits)
+/// try await BodyReader.collect(&request, limits: limits, budget: budget, reservation: held)   // AdmissionMiddleware does this
+/// let score = try BodyReader.decode(ScoreRequest.self, from: try await BodyReader.bytes(request, limit: limits.maxBodyBytes), limits: limits)
 /// ```
-enum RequestBody {
+enum BodyReader {
     /// JSON bodies above this size are parsed with ``Predictor/offload(releasingMemory:_:)``
     /// handing the parse's memory back afterwards.
     static let largeJSON = 64 << 10
