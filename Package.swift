@@ -46,6 +46,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian, one target each.
@@ -68,10 +71,13 @@ let package = Package(
         ),
         // What a prediction is, whatever transport carries it: batching, pre/post-processing, limits.
         .target(name: "ModelRuntime", dependencies: ["ModelEngine", "ImagePipeline", "ModelStore"]),
+        // The Open Inference Protocol (V2) without a transport: its messages, tensors checked
+        // against the model, and answers; the REST and gRPC transports share it.
+        .target(name: "OpenInference", dependencies: ["ModelRuntime", "ModelEngine", "ModelStore"]),
         .target(
             name: "ModelServer",
             dependencies: [
-                "ModelRuntime", "ModelEngine", "ImagePipeline", "ModelStore",
+                "ModelRuntime", "OpenInference", "ModelEngine", "ImagePipeline", "ModelStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,10 +89,25 @@ let package = Package(
             // The OpenAPI document, compiled into the binary (PackageResources.openapi_json).
             resources: [.embedInCode("Resources/openapi.json")]
         ),
+        // The Open Inference Protocol's gRPC service (and gRPC health) beside the HTTP server,
+        // on the same model host, limits, keys and drain. Generated code in Proto/ (`make grpc-proto`).
+        .target(
+            name: "ModelGRPC",
+            dependencies: [
+                "ModelServer", "OpenInference", "ModelRuntime", "ModelEngine",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Proto/generate.py"]
+        ),
         .executableTarget(
             name: "ModelServerCLI",
             dependencies: [
-                "ModelServer", "ModelRuntime", "ModelEngine", "ImagePipeline",
+                "ModelServer", "ModelGRPC", "ModelRuntime", "ModelEngine", "ImagePipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -96,7 +96,7 @@ class Server:
 
 
 def ours(binary):
-    return Server("swift", [binary, "serve", "--host", "127.0.0.1", "--port", "{port}", "--model-dir", MODEL, "--log-level", "warning"], {})
+    return Server("swift", [binary, "serve", "--host", "127.0.0.1", "--port", "{port}", "--model-dir", MODEL, "--log-level", "warning"], {"GRPC_PORT": "0"})
 
 
 def peer(workers, threads, ort_threads):

@@ -25,8 +25,8 @@ let routes: [(path: String, contentType: String?)] = [
 /// on one testing channel serves every input, so nothing is allocated per input but the request.
 final class Harness: @unchecked Sendable {
     static let shared = Harness()
-    let responder: RouterResponder<ServerContext>
-    let context: ServerContext
+    let responder: RouterResponder<HTTPContext>
+    let context: HTTPContext
     /// Kept: the context does not hold its channel, whose pipeline would otherwise be a leaked cycle.
     let channel = NIOAsyncTestingChannel()
 
@@ -38,7 +38,7 @@ final class Harness: @unchecked Sendable {
         logger.logLevel = .critical
         let server = ModelServer(configuration: config, logger: logger)
         responder = server.makeRouter().buildResponder()
-        context = ServerContext(source: .init(channel: channel, logger: logger))
+        context = HTTPContext(source: .init(channel: channel, logger: logger))
         let host = server.host
         // The model is loaded without a ServiceGroup: a service task suspended for the whole run
         // is memory LeakSanitizer cannot see being used, and it reported it as leaked.

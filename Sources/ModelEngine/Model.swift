@@ -11,7 +11,7 @@ import Foundation
 ///
 /// A model compiles one execution plan per distinct set of input shapes (a new batch size
 /// compiles a new plan on first use) and keeps the last few; the plans share the model's
-/// weights and one activation arena, so prepare the largest batch first. `run` is safe to call from many
+/// weights and one activation arena, so run the largest batch first (warm-up). `run` is safe to call from many
 /// threads at once: runs are serialized by a lock, because one run already uses every
 /// OpenMP thread; batch concurrent requests together for throughput.
 public final class Model: @unchecked Sendable {
@@ -69,22 +69,6 @@ public final class Model: @unchecked Sendable {
         if let n = options.threads { omp_set_num_threads(Int32(n)) }
         let plan = try plan(for: inputs)
         return try plan.run(inputs)
-    }
-
-    /// Compiles the plan for these input shapes now (warm-up), without running it. Preparing the
-    /// largest batch size first sizes the shared activation arena once for all smaller ones.
-    public func prepare(_ inputs: [String: Tensor]) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        if let n = options.threads { omp_set_num_threads(Int32(n)) }
-        _ = try plan(for: inputs)
-    }
-
-    /// Bytes of activation memory the plan for these inputs uses (after buffer reuse).
-    public func arenaSize(for inputs: [String: Tensor]) throws -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return try plan(for: inputs).arenaSize
     }
 
     // Small integer inputs (shapes, axes, indices) are treated as constants of the plan, so

@@ -22,7 +22,7 @@ public struct APIError: HTTPResponseError {
     }
 
     static func json(status: HTTPResponse.Status, message: String, headers: HTTPFields = [:]) -> Response {
-        let body = (try? ServerContext.encoder.encode(["error": message])) ?? Data("{\"error\":\"error\"}".utf8)
+        let body = (try? HTTPContext.encoder.encode(["error": message])) ?? Data("{\"error\":\"error\"}".utf8)
         var fields = headers
         fields[.contentType] = "application/json"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
@@ -41,6 +41,8 @@ public struct APIError: HTTPResponseError {
         case PredictionError.unknownModel(let why): return APIError(.notFound, why)
         case PredictionError.notReady(let why): return APIError(.serviceUnavailable, why, headers: [.retryAfter: "1"])
         case ModelError.invalidInput(let why): return APIError(.badRequest, why)
+        case AdmissionError.atCapacity(let limit):
+            return APIError(.serviceUnavailable, "the server is at capacity (\(limit) requests in progress); retry shortly", headers: [.retryAfter: "1"])
         case Batcher.BatcherError.queueFull:
             return APIError(.serviceUnavailable, "the server is at capacity; retry shortly", headers: [.retryAfter: "1"])
         case Batcher.BatcherError.timedOut:

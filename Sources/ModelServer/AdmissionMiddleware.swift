@@ -21,41 +21,52 @@ import Synchronization
 /// It is attached to the prediction routes' group, so it runs only for a matched route (and
 /// after authentication: an unauthenticated client cannot make the server buffer its body).
 struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
-    let limit: Int
+    let admission: Admission
     let limits: BodyLimits
-    private let counter = Counter()
-    private let budget: ByteBudget
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let held = ByteBudget.Reservation()
+        defer { held.release(to: admission.budget) }
+        var request = request
+        try await BodyReader.collect(&request, limits: limits, budget: admission.budget, reservation: held)
+        return try await admission.run { try await next(request, context) }
+    }
+}
+
+/// Steps 2 and 3 of admission, and the body budget of step 1, shared by every transport: the
+/// HTTP routes and the gRPC service draw on the same capacity, active slots and bytes.
+///
+/// ```swift
+/// let admission = Admission(limit: 64, active: 12, maxBufferedBytes: 64 << 20)
+/// let answer = try await admission.run { try await predictor.classify(images: images, topK: 5) }   // AdmissionError.atCapacity when full
+/// ```
+public final class Admission: Sendable {
+    public let limit: Int
+    let budget: ByteBudget
+    private let inProgress = Atomic<Int>(0)
     private let active: AsyncLimiter
 
-    init(limit: Int, active: Int, limits: BodyLimits, maxBufferedBytes: Int) {
+    public init(limit: Int, active: Int, maxBufferedBytes: Int) {
         self.limit = limit
-        self.limits = limits
         self.active = AsyncLimiter(permits: active)
         self.budget = ByteBudget(maxBufferedBytes)
     }
 
-    final class Counter: Sendable {
-        let value = Atomic<Int>(0)
-    }
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let held = ByteBudget.Reservation()
-        defer { held.release(to: budget) }
-        var request = request
-        try await BodyReader.collect(&request, limits: limits, budget: budget, reservation: held)
-        let before = counter.value.add(1, ordering: .relaxed).oldValue
-        defer { counter.value.subtract(1, ordering: .relaxed) }
-        guard before < limit else {
-            throw APIError(
-                .serviceUnavailable,
-                "the server is at capacity (\(limit) requests in progress); retry shortly",
-                headers: [.retryAfter: "1"]
-            )
-        }
+    /// Runs `work` once it holds an active slot; ``AdmissionError/atCapacity(_:)`` at once when
+    /// `limit` requests are already in progress.
+    public func run<T>(_ work: () async throws -> T) async throws -> T {
+        let before = inProgress.add(1, ordering: .relaxed).oldValue
+        defer { inProgress.subtract(1, ordering: .relaxed) }
+        guard before < limit else { throw AdmissionError.atCapacity(limit) }
         try await active.acquire()
         defer { active.release() }
-        return try await next(request, context)
+        return try await work()
     }
+}
+
+public enum AdmissionError: Error, Equatable {
+    /// `limit` prediction requests are in progress; the client should retry shortly.
+    case atCapacity(Int)
 }
 
 /// A count of bytes that holders take and give back; a take that does not fit fails at once

@@ -7,16 +7,15 @@ import Hummingbird
 /// `/v1//models/m:classify` reach the same check as `/score`.
 ///
 /// ```swift
-/// let keyed = router.group().add(middleware: AuthMiddleware(keys: ["k1", "k2"]))
+/// let keyed = router.group().add(middleware: AuthMiddleware(keys: APIKeys(["k1", "k2"])))
 /// keyed.post("/score") { ... }     // 401 without a valid key
 /// ```
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let keys: [String]
+    let keys: APIKeys
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
-        let given = bearer ?? request.headers[HTTPField.Name("X-API-Key")!]
-        guard let given, Self.matches(given, keys) else {
+        let given = APIKeys.given(authorization: request.headers[.authorization], apiKey: request.headers[HTTPField.Name("X-API-Key")!])
+        guard let given, keys.accepts(given) else {
             throw APIError(
                 .unauthorized,
                 given == nil ? "an API key is required (Authorization: Bearer KEY)" : "the API key is not valid",
@@ -25,10 +24,28 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         return try await next(request, context)
     }
+}
+
+/// The server's API keys, as every transport checks them.
+///
+/// ```swift
+/// let keys = APIKeys(["k1"])
+/// keys.accepts(APIKeys.given(authorization: "Bearer k1", apiKey: nil) ?? "")   // true
+/// ```
+public struct APIKeys: Sendable {
+    public let keys: [String]
+
+    public init(_ keys: [String]) { self.keys = keys }
+
+    /// The key a request carries: `Bearer KEY` in its authorization header (or metadata), else
+    /// its `X-API-Key`.
+    public static func given(authorization: String?, apiKey: String?) -> String? {
+        authorization.flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? apiKey
+    }
 
     /// Compares `given` with every key, so the time taken does not tell which key came close.
-    static func matches(_ given: String, _ keys: [String]) -> Bool {
-        keys.reduce(false) { found, key in constantTimeEqual(key, given) || found }
+    public func accepts(_ given: String) -> Bool {
+        keys.reduce(false) { found, key in Self.constantTimeEqual(key, given) || found }
     }
 
     /// Compares without an early exit, so response time does not reveal how much of a key matched.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ModelRuntime
+import OpenInference
 import NIOCore
 
 /// Request bodies: read whole within a size limit and a deadline, and JSON parsed only after
@@ -95,10 +96,26 @@ enum BodyReader {
     /// so the bound holds from above. A decoding error becomes a 400 that names the field.
     static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>, limits: BodyLimits) throws -> T {
         try checkCost(bytes, limits: limits)
+        let data = Data(bytes)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            throw PredictionError.invalid(syntaxError(data))
         } catch let error as DecodingError {
             throw PredictionError.invalid(describe(error))
+        }
+    }
+
+    /// Foundation's JSONDecoder on Linux says only "not valid JSON", both for a syntax error and
+    /// for a number that does not fit its field (`2.5` or `1e30` where a whole number goes).
+    /// JSONSerialization (already bounded by the same scan) tells them apart and says where.
+    static func syntaxError(_ data: Data) -> String {
+        guard data.count <= 1 << 20 else { return "malformed JSON, or a number that does not fit its field" }
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return "a number does not fit its field (a whole number within 64 bits where one is expected)"
+        } catch {
+            return "malformed JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)")"
         }
     }
 
@@ -144,8 +161,6 @@ enum BodyReader {
             return "\(path(context.codingPath).isEmpty ? "the body" : path(context.codingPath)) must be \(describe(type))"
         case .valueNotFound(let type, let context):
             return "\(path(context.codingPath)) must be \(describe(type)), not null"
-        case .dataCorrupted(let context) where context.codingPath.isEmpty:
-            return "malformed JSON: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)"
         case .dataCorrupted(let context):
             return "\(path(context.codingPath)) \(context.debugDescription)"
         @unknown default:

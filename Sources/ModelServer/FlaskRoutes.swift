@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ModelRuntime
+import OpenInference
 
 /// `POST /score`: the original Flask app's contract, so existing clients keep working.
 ///

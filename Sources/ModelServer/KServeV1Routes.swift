@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import ModelEngine
 import ModelRuntime
+import OpenInference
 
 /// KServe V1 (`GET /v1/models/{m}`, `POST /v1/models/{m}:predict`) and the image route
 /// `POST /v1/models/{m}:classify?top_k=5` (raw `image/jpeg`/`image/png` body or multipart form).

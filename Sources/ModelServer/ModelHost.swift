@@ -72,14 +72,14 @@ public final class ModelHost: Service, Sendable {
     public var isReady: Bool { state.withLock { if case .ready = $0 { true } else { false } } }
 
     /// The predictor, or ``PredictionError/notReady(_:)`` saying why there is none.
-    func requirePredictor() throws -> Predictor {
+    public func requirePredictor() throws -> Predictor {
         guard let predictor else { throw PredictionError.notReady(notReadyReason) }
         return predictor
     }
 
     /// Like ``requirePredictor()``, and ``PredictionError/unknownModel(_:)`` unless `name` is
     /// the loaded model's.
-    func requirePredictor(named name: String) throws -> Predictor {
+    public func requirePredictor(named name: String) throws -> Predictor {
         let predictor = try requirePredictor()
         guard name == predictor.manifest.name else {
             throw PredictionError.unknownModel("unknown model '\(name)'; this server serves '\(predictor.manifest.name)'")

@@ -15,6 +15,9 @@ public struct ModelServer: Sendable {
     public let host: ModelHost
     /// After SIGTERM: every response closes its connection, until requests stop arriving.
     public let drain: Drain
+    /// Capacity, active slots and the body budget, shared by the HTTP routes and any other
+    /// transport serving the same host (the gRPC service).
+    public let admission: Admission
     let logger: Logger
 
     /// `engine` runs the model (the ONNX engine unless a test brings a stand-in).
@@ -23,13 +26,19 @@ public struct ModelServer: Sendable {
         self.logger = logger
         let drain = Drain()
         self.drain = drain
+        self.admission = Admission(
+            limit: configuration.maxConcurrentRequests,
+            active: configuration.maxActiveRequests,
+            maxBufferedBytes: configuration.maxBufferedBodyBytes
+        )
         self.host = ModelHost(configuration: configuration, logger: logger, drain: drain, engine: engine)
     }
 
     /// The services to run: the HTTP application, a metrics-only application when
-    /// `metricsPort` is set, and the model host last (it is shut down first).
-    /// `onServerRunning` reports the main server's bound port (tests bind port 0).
-    public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
+    /// `metricsPort` is set, `others` (more transports on the same host: the gRPC service), and
+    /// the model host last. Shutdown runs in reverse: the host drains first, then the
+    /// transports close. `onServerRunning` reports the main server's bound port (tests bind port 0).
+    public func services(alongside others: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
         var services: [any Service] = [
             Application(
                 router: makeRouter(),
@@ -40,7 +49,7 @@ public struct ModelServer: Sendable {
             )
         ]
         if let metricsPort = configuration.metricsPort {
-            let router = Router(context: ServerContext.self)
+            let router = Router(context: HTTPContext.self)
             addMetricsRoute(to: router.group())
             services.append(
                 Application(
@@ -51,6 +60,7 @@ public struct ModelServer: Sendable {
                 )
             )
         }
+        services += others
         services.append(host)
         return services
     }
@@ -72,13 +82,13 @@ public struct ModelServer: Sendable {
 
     /// Every route, with JSON errors, metrics, authentication and admission middleware; for
     /// serving inside another `Application`, or in-process tests (`app.test(.router)`).
-    public func makeRouter() -> Router<ServerContext> {
-        let router = Router(context: ServerContext.self)
+    public func makeRouter() -> Router<HTTPContext> {
+        let router = Router(context: HTTPContext.self)
         let table = RouteTable()
         // Metrics outermost, so that they count the error responses JSONErrorMiddleware makes.
         router.add(middleware: MetricsMiddleware(metrics: host.metrics))
         router.add(middleware: JSONErrorMiddleware(routes: table))
-        let groups = RouteGroups(router: router, configuration: configuration)
+        let groups = RouteGroups(router: router, configuration: configuration, admission: admission)
         HealthRoutes(host: host).add(to: groups)
         FlaskRoutes(host: host, limits: configuration.bodyLimits).add(to: groups)
         KServeV1Routes(host: host, limits: configuration.bodyLimits).add(to: groups)
@@ -91,7 +101,7 @@ public struct ModelServer: Sendable {
         return router
     }
 
-    private func addMetricsRoute(to router: some RouterMethods<ServerContext>) {
+    private func addMetricsRoute(to router: some RouterMethods<HTTPContext>) {
         let metrics = host.metrics
         router.get("/metrics") { _, _ in
             Response(
@@ -103,9 +113,10 @@ public struct ModelServer: Sendable {
     }
 
     /// Runs until SIGTERM or SIGINT: readiness turns false, then in-flight requests finish.
-    public func run() async throws {
-        // Shutdown runs in reverse order: the model host (readiness) first, then the HTTP server.
-        var config = ServiceGroupConfiguration(services: services(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    /// `others` run alongside (see ``services(alongside:onServerRunning:)``).
+    public func run(alongside others: [any Service] = []) async throws {
+        // Shutdown runs in reverse order: the model host (readiness) first, then the transports.
+        var config = ServiceGroupConfiguration(services: services(alongside: others), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // In-flight requests get this long to finish; then the process exits anyway.
         config.maximumGracefulShutdownDuration = .milliseconds(Int(configuration.drainTimeoutSeconds * 1000))
         let group = ServiceGroup(configuration: config)
@@ -117,23 +128,16 @@ public struct ModelServer: Sendable {
 /// matched in it, so what guards a route does not depend on how its path was spelled.
 struct RouteGroups {
     /// Probes, server metadata, metrics and the API document: no key, never shed.
-    let open: RouterGroup<ServerContext>
+    let open: RouterGroup<HTTPContext>
     /// Model details: an API key, when keys are configured.
-    let keyed: RouterGroup<ServerContext>
+    let keyed: RouterGroup<HTTPContext>
     /// Predictions: an API key, then admission (capacity, the body within its limits, an active slot).
-    let predictions: RouterGroup<ServerContext>
+    let predictions: RouterGroup<HTTPContext>
 
-    init(router: Router<ServerContext>, configuration: ServerConfiguration) {
+    init(router: Router<HTTPContext>, configuration: ServerConfiguration, admission: Admission) {
         open = router.group()
         keyed = router.group()
-        if !configuration.apiKeys.isEmpty { keyed.add(middleware: AuthMiddleware(keys: configuration.apiKeys)) }
-        predictions = keyed.group().add(
-            middleware: AdmissionMiddleware(
-                limit: configuration.maxConcurrentRequests,
-                active: configuration.maxActiveRequests,
-                limits: configuration.bodyLimits,
-                maxBufferedBytes: configuration.maxBufferedBodyBytes
-            )
-        )
+        if !configuration.apiKeys.isEmpty { keyed.add(middleware: AuthMiddleware(keys: APIKeys(configuration.apiKeys))) }
+        predictions = keyed.group().add(middleware: AdmissionMiddleware(admission: admission, limits: configuration.bodyLimits))
     }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import ModelEngine
 import ModelRuntime
+import OpenInference
 
 /// The Open Inference Protocol (V2) REST API, as KServe and Triton serve it, with Triton's
 /// binary tensor data and classification extensions. A BYTES input holds encoded images.
@@ -35,19 +36,12 @@ struct OpenInferenceRoutes {
         }
     }
 
-    func resolve(_ context: ServerContext) throws -> Predictor {
+    func resolve(_ context: HTTPContext) throws -> Predictor {
         let predictor = try host.requirePredictor(named: try context.parameters.require("model"))
         if let v = context.parameters.get("version"), v != predictor.manifest.version {
             throw APIError(.notFound, "model '\(predictor.manifest.name)' has no version '\(v)' (it has '\(predictor.manifest.version)')")
         }
         return predictor
-    }
-
-    /// A request parsed on the decode pool: what to answer, and the input (a tensor, or images to decode).
-    struct Parsed: Sendable {
-        var input: PredictionInput
-        var id: String?
-        var outputs: [V2Output.Request]
     }
 
     func infer(_ request: Request, _ body: [UInt8], _ predictor: Predictor) async throws -> V2Answer {
@@ -64,19 +58,9 @@ struct OpenInferenceRoutes {
             jsonLength = body.count
         }
         let limits = self.limits
-        let manifest = predictor.manifest
-        let parsed = try await predictor.offload(releasingMemory: jsonLength > BodyReader.largeJSON) {
-            let req = try BodyReader.decode(V2InferRequest.self, from: body[..<jsonLength], limits: limits)
-            guard req.inputs.count == 1 else {
-                throw PredictionError.invalid("\"inputs\" must list exactly one tensor, '\(manifest.input.name)'")
-            }
-            // The outputs first: checking them is cheap, decoding the input may not be.
-            let outputs = try V2Output.requests(req, output: manifest.output.name, classes: manifest.output.shape.last.flatMap { $0 > 0 ? $0 : nil })
-            let input = try V2Input(spec: req.inputs[0], binary: body[jsonLength...], model: manifest.input, limits: predictor.limits).decode()
-            return Parsed(input: input, id: req.id, outputs: outputs)
+        let prepared = try await predictor.offload(releasingMemory: jsonLength > BodyReader.largeJSON) {
+            try V2Prepared(BodyReader.decode(V2InferRequest.self, from: body[..<jsonLength], limits: limits), binary: body[jsonLength...], predictor: predictor)
         }
-        let input = try await predictor.tensor(for: parsed.input)
-        let logits = try await predictor.logits(input)
-        return try V2Output.response(parsed, logits: logits, rows: input.shape[0], predictor)
+        return V2Answer(result: try await prepared.run(on: predictor))
     }
 }

@@ -31,6 +31,8 @@ public struct ServerConfiguration: Sendable {
     public var apiKeys: [String] = []
     /// Serve `/metrics` on this port instead of the main one (nil: on the main port).
     public var metricsPort: Int?
+    /// The Open Inference Protocol's gRPC service on this port (`GRPC_PORT`, 8081; 0 turns it off).
+    public var grpcPort: Int? = 8081
     /// Prediction requests in progress at once once their bodies are in (decoding, queued or
     /// running); more get 503 + `Retry-After` before their images are decoded
     /// (`MAX_CONCURRENT_REQUESTS`).
@@ -56,7 +58,7 @@ public struct ServerConfiguration: Sendable {
     /// `DRAIN_TIMEOUT_SECONDS`, `SKIP_VERIFY`, the request limits (``RequestLimits``), `MAX_BATCH_SIZE`,
     /// `MAX_QUEUE_DELAY_MS`, `MAX_QUEUE_SIZE`, `MAX_CONCURRENT_REQUESTS`, `MAX_ACTIVE_REQUESTS`,
     /// `REQUEST_TIMEOUT_SECONDS`, `API_KEYS` (comma-separated), `API_KEYS_FILE` (one per line),
-    /// `METRICS_PORT`, `IDLE_TIMEOUT_SECONDS`. A value that does not parse, is out of range, or a
+    /// `METRICS_PORT`, `GRPC_PORT`, `IDLE_TIMEOUT_SECONDS`. A value that does not parse, is out of range, or a
     /// key file that cannot be read or holds no key, throws ``InvalidSetting``.
     public init(environment env: [String: String]) throws {
         let settings = Settings(env)
@@ -71,6 +73,8 @@ public struct ServerConfiguration: Sendable {
         if let v = env["API_KEYS"] { apiKeys += v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         if let path = env["API_KEYS_FILE"] { apiKeys += try Self.keys(fromFile: path) }
         if env["METRICS_PORT"] != nil { metricsPort = try settings.int("METRICS_PORT", 0, 1...65535) }
+        let grpc = try settings.int("GRPC_PORT", grpcPort ?? 0, 0...65535)
+        grpcPort = grpc == 0 ? nil : grpc
         limits = try RequestLimits(settings)
         bodyLimits = try BodyLimits(settings)
         batching.maxBatchSize = try settings.int("MAX_BATCH_SIZE", batching.maxBatchSize, 1...1024)

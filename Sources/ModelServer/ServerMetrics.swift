@@ -62,6 +62,21 @@ public final class ServerMetrics: Sendable {
         )
     }
 
+    /// One gRPC call: `model_server_grpc_requests_total{method,code}` and its duration by method.
+    public func grpcRequest(method: String, code: String, duration: Duration) {
+        registry.makeCounter(
+            name: "model_server_grpc_requests_total",
+            labels: [("method", method), ("code", code)],
+            help: "gRPC calls, by method and status code."
+        ).increment()
+        registry.makeDurationHistogram(
+            name: "model_server_grpc_request_duration_seconds",
+            labels: [("method", method)],
+            buckets: Self.latencyBuckets,
+            help: "End-to-end gRPC call time, by method."
+        ).record(duration)
+    }
+
     /// What the runtime's predictor reports, recorded here.
     var predictor: PredictorMetrics {
         let (batch, executions, inferences, pending, queue, compute) = (

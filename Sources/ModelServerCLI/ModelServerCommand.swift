@@ -3,6 +3,7 @@ import Foundation
 import ImagePipeline
 import Logging
 import ModelEngine
+import ModelGRPC
 import ModelRuntime
 import ModelServer
 
@@ -41,10 +42,11 @@ struct Serve: AsyncParsableCommand {
             "starting",
             metadata: [
                 "version": "\(ServerInfo.version)", "address": "\(config.host):\(config.port)",
-                "model_dir": "\(config.modelDirectory.path)", "omp_threads": "\(Threads.openMP)",
+                "grpc_port": "\(config.grpcPort.map(String.init) ?? "off")", "model_dir": "\(config.modelDirectory.path)", "omp_threads": "\(Threads.openMP)",
             ]
         )
-        try await ModelServer(configuration: config, logger: logger).run()
+        let server = ModelServer(configuration: config, logger: logger)
+        try await server.run(alongside: config.grpcPort.map { [GRPCService(server: server, port: $0, logger: logger)] } ?? [])
     }
 }
 

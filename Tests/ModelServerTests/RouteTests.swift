@@ -142,6 +142,7 @@ struct RouteTests {
     @Test("bad requests get a 4xx JSON error naming what was wrong", arguments: [
         ("/v2/models/tiny/infer", "{\"inputs\": [", 400, "malformed JSON"),
         ("/v2/models/tiny/infer", "{}", 400, "missing field \"inputs\""),
+        ("/v2/models/tiny/infer", #"{"inputs": [], "outputs": [{"name": "scores", "parameters": {"classification": 2.5}}]}"#, 400, "does not fit its field"),
         ("/v2/models/tiny/infer", #"{"inputs": [{"name": "pixels", "shape": "2", "datatype": "FP32"}]}"#, 400, "inputs[0].shape must be a list"),
         ("/v2/models/tiny/infer", #"{"id": 7, "inputs": []}"#, 400, "id must be a string"),
         ("/v2/models/tiny/infer", #"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}]}"#, 400, "unknown input 'x'"),

@@ -119,7 +119,8 @@ func startServerProcess(environment: [String: String] = [:], logLevel: String = 
     let process = Process()
     process.executableURL = Paths.binary
     process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--model-dir", Paths.demoModel.path, "--log-level", logLevel]
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    // Tests run several servers at once: the gRPC port is off unless a test asks for one.
+    process.environment = ProcessInfo.processInfo.environment.merging(["GRPC_PORT": "0"].merging(environment) { $1 }) { $1 }
     if let output {
         FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)

@@ -46,7 +46,8 @@ class Replica:
     def __init__(self, binary, name, log_dir, env=None):
         self.binary, self.name, self.port = binary, name, free_port()
         self.log_path = os.path.join(log_dir, f"{name}.log")
-        self.env = {**os.environ, **(env or {})}
+        # Several replicas share this host: the gRPC port is off unless a test asks for it.
+        self.env = {**os.environ, "GRPC_PORT": "0", **(env or {})}
         self.process = None
 
     def start(self):

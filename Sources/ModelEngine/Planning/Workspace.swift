@@ -3,7 +3,7 @@
 /// ``Model`` runs one plan at a time, so the plans for batch 1, 2, … 8 can all use the same
 /// arena and scratchpad instead of one each (which, for a CNN, costs several megabytes per image
 /// per plan). A plan needing more than the current buffer gets a new, larger one; plans made
-/// earlier keep the old buffer alive, so prepare the largest shape first (``Model/prepare(_:)``).
+/// earlier keep the old buffer alive, so run the largest shape first (the server warms up that way).
 final class Workspace {
     private var arena: AlignedBuffer?
     private var scratch: AlignedBuffer?

@@ -3,15 +3,15 @@ import ModelEngine
 import ModelRuntime
 
 /// Open Inference Protocol tensors: JSON `data` (flat or nested) and the binary tensor extension.
-enum V2Tensor {
-    static let numericTypes: [String: Int] = [
+public enum V2Tensor {
+    public static let numericTypes: [String: Int] = [
         "BOOL": 1, "UINT8": 1, "UINT16": 2, "UINT32": 4, "UINT64": 8, "INT8": 1, "INT16": 2,
         "INT32": 4, "INT64": 8, "FP16": 2, "FP32": 4, "FP64": 8, "BF16": 2,
     ]
 
     /// The number of elements of `shape`, or nil when a dimension is negative or the product
     /// overflows: a client's shape is multiplied only with overflow checks.
-    static func elementCount(_ shape: [Int]) -> Int? {
+    public static func elementCount(_ shape: [Int]) -> Int? {
         var total = 1
         for d in shape {
             guard d >= 0 else { return nil }
@@ -23,7 +23,7 @@ enum V2Tensor {
     }
 
     /// Numbers of a (possibly nested) JSON list, in row-major order.
-    static func flatten(_ value: Any, path: String) throws -> [Double] {
+    public static func flatten(_ value: Any, path: String) throws -> [Double] {
         var out: [Double] = []
         func walk(_ v: Any, _ p: String) throws {
             if let list = v as? [Any] {
@@ -41,14 +41,14 @@ enum V2Tensor {
     }
 
     /// Strings of a (possibly nested) JSON list.
-    static func strings(_ value: Any, path: String) throws -> [String] {
+    public static func strings(_ value: Any, path: String) throws -> [String] {
         if let s = value as? String { return [s] }
         guard let list = value as? [Any] else { throw PredictionError.invalid("\(path) must be a list of strings") }
         return try list.enumerated().flatMap { try strings($0.element, path: "\(path)[\($0.offset)]") }
     }
 
     /// Numbers of a little-endian binary tensor.
-    static func numbers(_ bytes: ArraySlice<UInt8>, datatype: String) throws -> [Double] {
+    public static func numbers(_ bytes: ArraySlice<UInt8>, datatype: String) throws -> [Double] {
         guard let size = numericTypes[datatype] else { throw PredictionError.invalid("datatype \(datatype) is not numeric") }
         guard bytes.count % size == 0 else {
             throw PredictionError.invalid("binary data of \(bytes.count) bytes is not a whole number of \(datatype) elements")
@@ -77,7 +77,7 @@ enum V2Tensor {
 
     /// Elements of a binary BYTES tensor: each a 4-byte little-endian length, then the bytes.
     /// More than `maxElements` is refused as soon as the next one starts.
-    static func byteElements(_ bytes: ArraySlice<UInt8>, maxElements: Int) throws -> [[UInt8]] {
+    public static func byteElements(_ bytes: ArraySlice<UInt8>, maxElements: Int) throws -> [[UInt8]] {
         var out: [[UInt8]] = []
         var i = bytes.startIndex
         while i < bytes.endIndex {
@@ -94,7 +94,7 @@ enum V2Tensor {
         return out
     }
 
-    static func encodeBytes(_ elements: [[UInt8]]) -> [UInt8] {
+    public static func encodeBytes(_ elements: [[UInt8]]) -> [UInt8] {
         var out: [UInt8] = []
         for e in elements {
             let n = UInt32(e.count)

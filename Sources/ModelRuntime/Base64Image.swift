@@ -1,5 +1,4 @@
 import Foundation
-import ModelRuntime
 
 /// Encoded images sent as base64 text (Flask's `input`, KServe V1's `b64`, V2 BYTES `data`):
 /// one decoder, so every protocol accepts and refuses the same text.
@@ -7,10 +6,10 @@ import ModelRuntime
 /// ```swift
 /// let bytes = try Base64Image.decode(text, path: "instances[0].b64")   // 400 names the field
 /// ```
-enum Base64Image {
+public enum Base64Image {
     /// Decodes standard base64, ignoring whitespace and line breaks; empty or invalid text is
     /// refused with the JSON path of the field in the message.
-    static func decode(_ text: String, path: String) throws -> [UInt8] {
+    public static func decode(_ text: String, path: String) throws -> [UInt8] {
         guard let data = Data(base64Encoded: text, options: .ignoreUnknownCharacters), !data.isEmpty else {
             throw PredictionError.invalid("\(path) is not base64-encoded image data")
         }

@@ -1,21 +1,21 @@
 import Foundation
 import Hummingbird
 
-/// The request context of every route: Hummingbird's basic context, with JSON answers written
+/// The request context of every HTTP route: Hummingbird's basic context, with JSON answers written
 /// the same way every time (keys sorted, slashes unescaped) whichever route makes them.
 ///
 /// ```swift
-/// let router = Router(context: ServerContext.self)
+/// let router = Router(context: HTTPContext.self)
 /// router.get("/v2") { _, _ in V2ServerMetadata() }   // a ResponseEncodable, encoded by responseEncoder
 /// ```
-public struct ServerContext: RequestContext {
+public struct HTTPContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
 
     public init(source: Source) {
         coreContext = .init(source: source)
     }
 
-    public var responseEncoder: JSONEncoder { ServerContext.encoder }
+    public var responseEncoder: JSONEncoder { HTTPContext.encoder }
 
     /// One encoder for every answer: route results, V2's JSON header and error bodies.
     static var encoder: JSONEncoder {

@@ -1,0 +1,64 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Logging
+import ModelServer
+import ServiceLifecycle
+
+/// The gRPC server (`GRPC_PORT`), run beside the HTTP server on the same ``ModelHost``: the
+/// Open Inference Protocol's `inference.GRPCInferenceService` and `grpc.health.v1.Health`,
+/// plain HTTP/2 (TLS ends at the ingress, as for HTTP). Messages may be as large as
+/// `MAX_BODY_BYTES` (most gRPC stacks default to 4 MiB, too small for photos); each connection
+/// carries at most `MAX_ACTIVE_REQUESTS` calls at once and is closed after
+/// `IDLE_TIMEOUT_SECONDS` without one.
+///
+/// On graceful shutdown it runs after the host has drained (services stop in reverse order):
+/// clients get GOAWAY, open new connections (to ready replicas), and calls in flight finish.
+///
+/// ```swift
+/// let server = ModelServer(configuration: config, logger: logger)
+/// try await server.run(alongside: [GRPCService(server: server, port: 8081, logger: logger)])
+/// ```
+public struct GRPCService: Service {
+    let server: GRPCServer<HTTP2ServerTransport.Posix>
+    let transport: HTTP2ServerTransport.Posix
+    let logger: Logger
+    let onListening: @Sendable (Int) async -> Void
+
+    public init(server model: ModelServer, port: Int, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        let configuration = model.configuration
+        transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: configuration.host, port: port),
+            transportSecurity: .plaintext,
+            config: .defaults {
+                $0.rpc.maxRequestPayloadSize = configuration.bodyLimits.maxBodyBytes
+                $0.http2.maxConcurrentStreams = configuration.maxActiveRequests
+                $0.connection.maxIdleTime = .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000))
+            }
+        )
+        var interceptors: [ConditionalInterceptor<any ServerInterceptor>] = [.apply(MetricsInterceptor(metrics: model.host.metrics), to: .all)]
+        if !configuration.apiKeys.isEmpty {
+            interceptors.append(.apply(AuthInterceptor(keys: APIKeys(configuration.apiKeys)), to: .methods(AuthInterceptor.keyed)))
+        }
+        server = GRPCServer(
+            transport: transport,
+            services: [InferenceService(host: model.host, admission: model.admission), HealthService(host: model.host)],
+            interceptorPipeline: interceptors
+        )
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.serve() }
+                if let address = try await transport.listeningAddress.ipv4 {
+                    logger.info("gRPC listening", metadata: ["address": "\(address.host):\(address.port)"])
+                    await onListening(address.port)
+                }
+            }
+        } onGracefulShutdown: {
+            server.beginGracefulShutdown()
+        }
+    }
+}
