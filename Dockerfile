@@ -74,9 +74,11 @@ COPY --from=model --chown=root:root /models /models
 # OMP_NUM_THREADS unset: model-server sets it from the cgroup CPU quota (see README).
 ENV MODEL_DIR=/models/model \
     HOST=0.0.0.0 \
-    PORT=8080
+    PORT=8080 \
+    GRPC_PORT=8081
 USER 10001:10001
-EXPOSE 8080
+# HTTP (REST, probes, metrics) and gRPC (Open Inference Protocol, grpc.health.v1).
+EXPOSE 8080 8081
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["/usr/local/bin/model-server", "probe"]
 ENTRYPOINT ["/usr/local/bin/model-server"]
 CMD ["serve"]

@@ -12,6 +12,7 @@ root=$PWD
 work=$root/.cache/container
 image=swift-model-server:test
 port=${CONTAINER_PORT:-18480}
+grpc_port=${CONTAINER_GRPC_PORT:-18481}
 podman=(podman --storage-driver vfs)
 
 if [ "$(id -u)" = 0 ]; then
@@ -70,7 +71,7 @@ echo "image size: $((size / 1000000)) MB (base $((base / 1000000)) MB, model-ser
 echo "== run"
 "${podman[@]}" rm -f model-server-test >/dev/null 2>&1 || true
 "${podman[@]}" run -d --name model-server-test --cgroup-manager cgroupfs --runtime runc \
-  --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --read-only -p 127.0.0.1:$port:8080 "$image" >/dev/null 2>"$work/run.log"
+  --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --read-only -p 127.0.0.1:$port:8080 -p 127.0.0.1:$grpc_port:8081 "$image" >/dev/null 2>"$work/run.log"
 cleanup() { "${podman[@]}" rm -f model-server-test >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; "${podman[@]}" logs model-server-test 2>&1 | tail -20; exit 1; }
@@ -86,6 +87,16 @@ uid=$("${podman[@]}" exec model-server-test cat /proc/1/status | awk '/^Uid:/ {p
 [ "$uid" = 10001 ] || fail "runs as UID '$uid', not 10001"
 top=$(curl -s -H 'Content-Type: image/jpeg' --data-binary @.cache/images/coffee.jpg "127.0.0.1:$port/v1/models/efficientnet-lite0:classify?top_k=1")
 echo "$top" | grep -q '"index":967' || fail "coffee.jpg classified as $top"
+# The gRPC port: health as Kubernetes' gRPC probe asks it, and a photo through Triton's client.
+grpc_top=$(.venv/bin/python - "127.0.0.1:$grpc_port" <<'PY'
+import sys, numpy as np, grpc, tritonclient.grpc as g
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+assert health_pb2_grpc.HealthStub(grpc.insecure_channel(sys.argv[1])).Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
+i = g.InferInput("input", [1], "BYTES"); i.set_data_from_numpy(np.array([open(".cache/images/coffee.jpg", "rb").read()], dtype=object))
+print(g.InferenceServerClient(sys.argv[1]).infer("efficientnet-lite0", [i], outputs=[g.InferRequestedOutput("logits", class_count=1)]).as_numpy("logits")[0][0].decode())
+PY
+) || fail "gRPC health or inference failed"
+echo "$grpc_top" | grep -q ':967:' || fail "gRPC classified coffee.jpg as $grpc_top"
 "${podman[@]}" healthcheck run model-server-test >/dev/null 2>>"$work/run.log" || fail "the image's HEALTHCHECK does not pass"
 health=healthy
 
@@ -93,4 +104,4 @@ start=$(date +%s)
 "${podman[@]}" stop -t 20 model-server-test >/dev/null
 code=$("${podman[@]}" inspect model-server-test --format '{{.State.ExitCode}}')
 [ "$code" = 0 ] || fail "exit code $code after podman stop"
-echo "container: uid $uid, ready, top-1 espresso, HEALTHCHECK $health, stopped cleanly in $(( $(date +%s) - start )) s, image $((size / 1000000)) MB"
+echo "container: uid $uid, ready, top-1 espresso over HTTP and gRPC, HEALTHCHECK $health, stopped cleanly in $(( $(date +%s) - start )) s, image $((size / 1000000)) MB"
