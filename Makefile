@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 MODEL_DIR := models/efficientnet-lite0
 PORT ?= 8080
 
-.PHONY: help setup apt venv model check-model test-data build release check test run conformance-report proto bench-engine clean lint-venv validate container-test reliability-test fuzz bench-smoke
+.PHONY: help setup apt venv model check-model test-data build release check test run conformance-report proto grpc-proto bench-engine clean lint-venv validate container-test reliability-test fuzz bench-smoke
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -119,6 +119,11 @@ proto: venv ## regenerate the committed ONNX Swift types (needs protobuf-compile
 	  swift build -c release --product protoc-gen-swift --package-path .build-protoc-src --scratch-path .build-protoc)
 	protoc --plugin=protoc-gen-swift=$(PROTOC_GEN_SWIFT) --swift_out=Sources/ModelEngine/Proto --swift_opt=Visibility=Internal \
 	  -I $$(dirname $$($(PY) -c "import onnx,os;print(os.path.join(os.path.dirname(onnx.__file__),'onnx.proto'))")) onnx.proto
+
+# Regenerates the committed gRPC Swift code from the descriptors in kserve's and
+# grpcio-health-checking's wheels (protoc from grpcio-tools; builds the Swift plugins once).
+grpc-proto: venv ## regenerate the committed gRPC Swift code (Sources/ModelGRPC/Proto)
+	$(PY) Sources/ModelGRPC/Proto/generate.py
 
 bench-engine: setup model release ## the engine alone against onnxruntime
 	bench/engine --markdown .cache/bench-engine.md
