@@ -7,9 +7,10 @@ import ServiceLifecycle
 /// The gRPC server (`GRPC_PORT`), run beside the HTTP server on the same ``ModelHost``: the
 /// Open Inference Protocol's `inference.GRPCInferenceService` and `grpc.health.v1.Health`,
 /// plain HTTP/2 (TLS ends at the ingress, as for HTTP). Messages may be as large as
-/// `MAX_BODY_BYTES` (most gRPC stacks default to 4 MiB, too small for photos); each connection
-/// carries at most `MAX_ACTIVE_REQUESTS` calls at once and is closed after
-/// `IDLE_TIMEOUT_SECONDS` without one.
+/// `MAX_BODY_BYTES` (most gRPC stacks default to 4 MiB, too small for photos) and are refused on
+/// their length prefix above it; their bytes count toward `MAX_BUFFERED_BODY_BYTES` as they
+/// arrive, as HTTP bodies do (``StreamBudgetHandler``); each connection carries at most
+/// `MAX_ACTIVE_REQUESTS` calls at once and is closed after `IDLE_TIMEOUT_SECONDS` without one.
 ///
 /// On graceful shutdown it runs after the host has drained (services stop in reverse order):
 /// clients get GOAWAY, open new connections (to ready replicas), and calls in flight finish.
@@ -33,6 +34,9 @@ public struct GRPCService: Service {
                 $0.rpc.maxRequestPayloadSize = configuration.bodyLimits.maxBodyBytes
                 $0.http2.maxConcurrentStreams = configuration.maxActiveRequests
                 $0.connection.maxIdleTime = .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000))
+                $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = { [budget = model.admission.budget] stream in
+                    stream.eventLoop.makeCompletedFuture { try stream.pipeline.syncOperations.addHandler(StreamBudgetHandler(budget: budget), position: .first) }
+                }
             }
         )
         var interceptors: [ConditionalInterceptor<any ServerInterceptor>] = [.apply(MetricsInterceptor(metrics: model.host.metrics), to: .all)]

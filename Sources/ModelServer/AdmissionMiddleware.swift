@@ -42,7 +42,8 @@ struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
 /// ```
 public final class Admission: Sendable {
     public let limit: Int
-    let budget: ByteBudget
+    /// Request bytes held at once, over all requests and transports (`MAX_BUFFERED_BODY_BYTES`).
+    public let budget: ByteBudget
     private let inProgress = Atomic<Int>(0)
     private let active: AsyncLimiter
 
@@ -71,12 +72,12 @@ public enum AdmissionError: Error, Equatable {
 
 /// A count of bytes that holders take and give back; a take that does not fit fails at once
 /// rather than wait.
-final class ByteBudget: Sendable {
+public final class ByteBudget: Sendable {
     private let available: Atomic<Int>
 
-    init(_ bytes: Int) { available = Atomic(bytes) }
+    public init(_ bytes: Int) { available = Atomic(bytes) }
 
-    func reserve(_ bytes: Int) -> Bool {
+    public func reserve(_ bytes: Int) -> Bool {
         var current = available.load(ordering: .relaxed)
         while current >= bytes {
             let (exchanged, original) = available.compareExchange(expected: current, desired: current - bytes, ordering: .relaxed)
@@ -86,20 +87,20 @@ final class ByteBudget: Sendable {
         return false
     }
 
-    func release(_ bytes: Int) { available.add(bytes, ordering: .relaxed) }
+    public func release(_ bytes: Int) { available.add(bytes, ordering: .relaxed) }
 
     /// What one request has taken, so that all of it goes back however the request ends.
-    final class Reservation: Sendable {
+    public final class Reservation: Sendable {
         private let bytes = Atomic<Int>(0)
 
-        init() {}
+        public init() {}
 
-        func take(_ count: Int, from budget: ByteBudget) -> Bool {
+        public func take(_ count: Int, from budget: ByteBudget) -> Bool {
             guard budget.reserve(count) else { return false }
             bytes.add(count, ordering: .relaxed)
             return true
         }
 
-        func release(to budget: ByteBudget) { budget.release(bytes.exchange(0, ordering: .relaxed)) }
+        public func release(to budget: ByteBudget) { budget.release(bytes.exchange(0, ordering: .relaxed)) }
     }
 }

@@ -10,7 +10,9 @@ when everything held), for the Swift test to report.
 import argparse
 import json
 import os
+import socket
 import sys
+import time
 import urllib.request
 
 import grpc
@@ -53,6 +55,7 @@ def main():
     ap.add_argument("image")
     ap.add_argument("--key", help="the server runs with this API key")
     ap.add_argument("--max-message", type=int, default=16 << 20, help="the server's MAX_BODY_BYTES")
+    ap.add_argument("--buffered", type=int, help="the server's MAX_BUFFERED_BODY_BYTES: check that gRPC shares it with HTTP")
     args = ap.parse_args()
     sys.path.insert(0, args.model_dir)
     import check_model
@@ -135,6 +138,22 @@ def main():
     got = status_of(lambda: client.infer(name, [big], headers=auth()))
     check("message_too_large", got in ("RESOURCE_EXHAUSTED", "CANCELLED"), f"RESOURCE_EXHAUSTED expected, got {got}")
     check("served_after_too_large", status_of(lambda: client.infer(name, [inp], headers=auth())) == "OK")
+    # The body budget is shared with HTTP: while an HTTP upload holds most of it, a gRPC message
+    # that does not fit the rest is UNAVAILABLE as its bytes arrive; once the upload is gone the
+    # budget is whole again.
+    if args.buffered:
+        host, port = args.http_url.rsplit(":", 1)
+        held = args.buffered - (1 << 20)
+        upload = socket.create_connection((host, int(port)))
+        upload.sendall(f"POST /v2/models/{name}/infer HTTP/1.1\r\nHost: x\r\nContent-Length: {held + 1}\r\n\r\n".encode() + b"\0" * held)
+        time.sleep(0.5)
+        over = grpcclient.InferInput(in_name, [1], "BYTES")
+        over.set_data_from_numpy(np.array([b"\0" * (2 << 20)], dtype=np.object_))
+        got = status_of(lambda: client.infer(name, [over], headers=auth()))
+        check("over_budget", got == "UNAVAILABLE", f"UNAVAILABLE expected, got {got}")
+        upload.close()
+        time.sleep(0.5)
+        check("served_after_over_budget", status_of(lambda: client.infer(name, [over], headers=auth())) == "INVALID_ARGUMENT")
 
     # API keys: model methods need one; probes and health do not.
     if args.key:

@@ -13,13 +13,15 @@ struct GRPCTests {
 
     /// Starts the binary with a gRPC port, runs the client script, then stops the server with
     /// SIGTERM: it must exit 0 (the gRPC server shuts down with the HTTP one).
-    func run(environment: [String: String] = [:], key: String? = nil) async throws {
+    func run(environment: [String: String] = [:], key: String? = nil, maxMessage: Int? = nil, buffered: Int? = nil) async throws {
         try requirements()
         let grpcPort = try freePort()
         let (process, base) = try await startServerProcess(environment: environment.merging(["GRPC_PORT": "\(grpcPort)"]) { $1 })
         defer { if process.isRunning { process.terminate() } }
         var args = ["127.0.0.1:\(grpcPort)", "127.0.0.1:\(base.port!)", Paths.demoModel.path, Paths.image("coffee.jpg").path]
         if let key { args += ["--key", key] }
+        if let maxMessage { args += ["--max-message", "\(maxMessage)"] }
+        if let buffered { args += ["--buffered", "\(buffered)"] }
         let out = try await python("triton_grpc_client.py", args)
         let report = jsonObject(Data(out.utf8))
         let failures = report["failures"] as? [String]
@@ -31,9 +33,9 @@ struct GRPCTests {
         #expect(!process.isRunning && process.terminationReason == .exit && process.terminationStatus == 0)
     }
 
-    @Test("health, metadata, FP32 (raw and typed) against onnxruntime and REST, BYTES images, classification, errors as status codes")
+    @Test("health, metadata, FP32 (raw and typed) against onnxruntime and REST, BYTES images, classification, errors as status codes, the body budget")
     func tritonClient() async throws {
-        try await run()
+        try await run(environment: ["MAX_BODY_BYTES": "\(4 << 20)", "MAX_BUFFERED_BODY_BYTES": "\(4 << 20)"], maxMessage: 4 << 20, buffered: 4 << 20)
     }
 
     @Test("with API keys: inference and model metadata need authorization: Bearer KEY; probes and health stay open")
