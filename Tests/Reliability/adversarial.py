@@ -40,7 +40,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
-from common import CLASSIFY, PHOTO, ROOT, Replica, default_binary, finish, get_status
+from common import CLASSIFY, PHOTO, ROOT, Replica, default_binary, finish, free_port, get_status
 
 # Bounds. RSS: the pod limit is 512 Mi; the server idles at ~100-150 MB and a legitimate 40 M
 # pixel image costs ~120 MB of RGB while it is decoded, so 320 MB leaves room for that and none
@@ -1140,6 +1140,164 @@ def png_request_pixel_budget_full(port):
     return classify(port, body, "multipart/form-data; boundary=limit")
 
 
+# --- gRPC (inference.GRPCInferenceService on GRPC_PORT) -----------------------------------------
+# Each server runs with a gRPC port; a class gets the HTTP port and finds the gRPC one here. A
+# status code is reported as the HTTP status it corresponds to (INVALID_ARGUMENT 400, NOT_FOUND
+# 404, UNAUTHENTICATED 401, RESOURCE_EXHAUSTED 413, UNAVAILABLE 503, any other failure 500), with
+# the status message as the JSON error.
+
+GRPC_PORTS = {}
+GRPC_HTTP = {"OK": 200, "INVALID_ARGUMENT": 400, "UNAUTHENTICATED": 401, "NOT_FOUND": 404, "RESOURCE_EXHAUSTED": 413,
+             "FAILED_PRECONDITION": 412, "UNAVAILABLE": 503}
+
+
+def grpc_call(port, request, metadata=None, method="ModelInfer"):
+    import grpc
+    import tritonclient.grpc.service_pb2_grpc as pb_grpc
+    limit = 64 << 20
+    channel = grpc.insecure_channel(f"127.0.0.1:{GRPC_PORTS[port]}", options=[
+        ("grpc.max_send_message_length", limit), ("grpc.max_receive_message_length", limit)])
+    start = time.monotonic()
+    try:
+        response = getattr(pb_grpc.GRPCInferenceServiceStub(channel), method)(request, metadata=metadata, timeout=CLIENT_TIMEOUT_S)
+        return Answer(200, body=response.SerializeToString()[:1 << 20], seconds=time.monotonic() - start)
+    except grpc.RpcError as e:
+        name, elapsed = e.code().name, time.monotonic() - start
+        if name == "CANCELLED":  # the stream was reset after the status (a message refused on its prefix)
+            return Answer(note="connection reset", seconds=elapsed)
+        return Answer(GRPC_HTTP.get(name, 500), body=json.dumps({"error": f"{name}: {e.details()}"}).encode(), seconds=elapsed)
+    finally:
+        channel.close()
+
+
+def grpc_infer(inputs, raw=None, outputs=None, model=MODEL):
+    import tritonclient.grpc.service_pb2 as pb
+    request = pb.ModelInferRequest(model_name=model)
+    for spec in inputs:
+        tensor = request.inputs.add(name=spec.get("name", "input"), datatype=spec.get("datatype", "FP32"), shape=spec["shape"])
+        if "fp32" in spec:
+            tensor.contents.fp32_contents.extend(spec["fp32"])
+        if "bytes" in spec:
+            tensor.contents.bytes_contents.extend(spec["bytes"])
+    for data in raw or []:
+        request.raw_input_contents.append(data)
+    for name, k in outputs or []:
+        out = request.outputs.add(name=name)
+        if k is not None:
+            out.parameters["classification"].int64_param = k
+    return request
+
+
+@case({400, 413}, "gRPC FP32 shape [2^62,3,224,224] with 4 raw bytes: the element count overflows Int")
+def grpc_shape_overflow(port):
+    return grpc_call(port, grpc_infer([{"shape": [4611686018427387904, 3, 224, 224]}], raw=[b"\0" * 4]))
+
+
+@case(400, "gRPC FP32 shape [-1,3,224,224]")
+def grpc_shape_negative(port):
+    return grpc_call(port, grpc_infer([{"shape": [-1, 3, 224, 224]}], raw=[b"\0" * 4]))
+
+
+@case(400, "gRPC two raw_input_contents for one input")
+def grpc_raw_count_mismatch(port):
+    return grpc_call(port, grpc_infer([{"shape": [1, 3, 224, 224]}], raw=[b"\0" * 602112, b"\0"]))
+
+
+@case(400, "gRPC FP32 [1,3,224,224] with 10 raw bytes")
+def grpc_raw_wrong_size(port):
+    return grpc_call(port, grpc_infer([{"shape": [1, 3, 224, 224]}], raw=[b"\0" * 10]))
+
+
+@case(413, "gRPC BYTES tensor of 100,000 one-byte elements (typed contents)")
+def grpc_bytes_100000_elements(port):
+    return grpc_call(port, grpc_infer([{"shape": [100000], "datatype": "BYTES", "bytes": [b"x"] * 100000}]))
+
+
+@case(413, "gRPC 33 PNG images in one BYTES tensor (MAX_ROWS_PER_REQUEST is 32)")
+def grpc_bytes_33_images(port):
+    return grpc_call(port, grpc_infer([{"shape": [33], "datatype": "BYTES", "bytes": [small_png()] * 33}]))
+
+
+@case(400, "gRPC 10,000 input tensors")
+def grpc_10000_inputs(port):
+    return grpc_call(port, grpc_infer([{"shape": [1, 3, 224, 224]}] * 10000))
+
+
+@case(400, "gRPC 10,000 requested outputs")
+def grpc_10000_outputs(port):
+    return grpc_call(port, grpc_infer([{"shape": [1], "datatype": "BYTES", "bytes": [small_png()]}], outputs=[("logits", None)] * 10000))
+
+
+@case(400, "gRPC classification 2^63-1")
+def grpc_classification_huge(port):
+    return grpc_call(port, grpc_infer([{"shape": [1], "datatype": "BYTES", "bytes": [small_png()]}], outputs=[("logits", 2**63 - 1)]))
+
+
+@case(404, "gRPC inference on an unknown model")
+def grpc_unknown_model(port):
+    return grpc_call(port, grpc_infer([{"shape": [1], "datatype": "BYTES", "bytes": [small_png()]}], model="x" * 10000))
+
+
+@case(400, "gRPC BYTES holding text, not an image")
+def grpc_not_an_image(port):
+    return grpc_call(port, grpc_infer([{"shape": [1], "datatype": "BYTES", "bytes": [b"hello"]}]))
+
+
+@case(413, "gRPC BYTES holding a 20000x20000 PNG bomb")
+def grpc_png_bomb(port):
+    return grpc_call(port, grpc_infer([{"shape": [1], "datatype": "BYTES", "bytes": [bomb_png()]}]))
+
+
+@case(400, "gRPC FP16 as typed contents (FP16 only goes raw)")
+def grpc_fp16_typed(port):
+    return grpc_call(port, grpc_infer([{"shape": [1, 3, 224, 224], "datatype": "FP16", "fp32": [0.0]}]))
+
+
+@case(413, "gRPC message of 17 MiB (MAX_BODY_BYTES is 16 MiB): refused on its length prefix", optional=True)
+def grpc_message_over_limit(port):
+    return grpc_call(port, grpc_infer([{"shape": [1, 3, 224, 224]}], raw=[b"\0" * (17 * MIB)]))
+
+
+@case({400, 500}, "gRPC ModelInfer whose body is not a protobuf message (a truncated varint field)")
+def grpc_garbage_protobuf(port):
+    import grpc
+    channel = grpc.insecure_channel(f"127.0.0.1:{GRPC_PORTS[port]}")
+    call = channel.unary_unary("/inference.GRPCInferenceService/ModelInfer", request_serializer=None, response_deserializer=None)
+    start = time.monotonic()
+    try:
+        call(b"\x0a\xff\xff\xff\xff\x0f", timeout=CLIENT_TIMEOUT_S)
+        return Answer(200, seconds=time.monotonic() - start)
+    except grpc.RpcError as e:
+        status = GRPC_HTTP.get(e.code().name, 500)
+        # What the transport answers for a message it cannot decode is grpc-swift's choice; the
+        # class asks that it is an answer, not a crash, and reports INTERNAL as a finding.
+        problem = "" if status == 400 else f"answered {e.code().name} ({e.details()}), not INVALID_ARGUMENT"
+        return Answer(400 if status == 500 else status, body=json.dumps({"error": e.details() or e.code().name}).encode(),
+                      seconds=time.monotonic() - start, problem=problem)
+    finally:
+        channel.close()
+
+
+@case(200, "gRPC FP32 [27,3,224,224] as typed fp32_contents (4 M floats, 16 MB): the largest typed tensor accepted")
+def grpc_fp32_typed_at_limit(port):
+    return grpc_call(port, grpc_infer([{"shape": [27, 3, 224, 224], "fp32": [0.0] * (27 * 150528)}]))
+
+
+@case(200, "gRPC 32 photos in one BYTES tensor (the row limit)")
+def grpc_32_photos(port):
+    return grpc_call(port, grpc_infer([{"shape": [32], "datatype": "BYTES", "bytes": [photo_jpeg()] * 32}], outputs=[("logits", 1)]))
+
+
+@case(401, "gRPC inference without an API key (server with API_KEYS)", server="aux")
+def grpc_no_key(port):
+    return grpc_call(port, grpc_infer([{"shape": [1], "datatype": "BYTES", "bytes": [small_png()]}]))
+
+
+@case(401, "gRPC inference with a wrong key in authorization metadata", server="aux")
+def grpc_wrong_key(port):
+    return grpc_call(port, grpc_infer([{"shape": [1], "datatype": "BYTES", "bytes": [small_png()]}]), metadata=[("authorization", "Bearer nope")])
+
+
 # --- the second server: API keys, BODY_TIMEOUT_SECONDS=2, IDLE_TIMEOUT_SECONDS=3, JPEGMEM=1000 ----------
 
 @case(401, "prediction without an API key (server with API_KEYS)", server="aux")
@@ -1193,8 +1351,10 @@ class Server:
         self.replica, self.restarts, self.deaths = None, 0, []
 
     def start(self):
-        self.replica = Replica(self.binary, self.name, self.work, self.env).start()
+        grpc_port = free_port()
+        self.replica = Replica(self.binary, self.name, self.work, {**(self.env or {}), "GRPC_PORT": str(grpc_port)}).start()
         self.replica.wait_ready(120)
+        GRPC_PORTS[self.replica.port] = grpc_port
         return self
 
     @property
