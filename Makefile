@@ -99,6 +99,7 @@ fuzz: model ## libFuzzer on the image decoders and the request routes (FUZZ_SECO
 # The benchmark harness, a few seconds per scenario (CI keeps it from rotting; numbers not judged).
 bench-smoke: model test-data ## a few seconds of each benchmark, to keep them from rotting
 	bench/run --smoke
+	bench/protocols --smoke
 
 test: setup check-model test-data validate container-test reliability-test fuzz bench-smoke ## everything CI runs: all of the above and the whole Swift test suite
 	swift build --build-tests

@@ -214,5 +214,11 @@ def write(out, results, levels, sweep, best, start, top, quiet, extra, settings)
     w("\nThe peer's estimate adds the installed sizes of its parts (`python:3.11-slim` cannot be pulled here): the same "
       "locally made `debian:bookworm-slim` base our image uses, this machine's CPython 3.11 standard library without its "
       "tests, and the wheels of `bench/peers/flask/requirements.txt` as installed.\n")
-    with open(os.path.join(out, "benchmarks.md"), "w") as f:
+    # bench/protocols writes its own section; a run of this report keeps it.
+    path = os.path.join(out, "benchmarks.md")
+    old = open(path).read() if os.path.exists(path) else ""
+    begin, end = old.find("<!-- protocols:begin -->"), old.find("<!-- protocols:end -->")
+    if begin >= 0 and end > begin:
+        L.append("\n" + old[begin:end + len("<!-- protocols:end -->")] + "\n")
+    with open(path, "w") as f:
         f.write("\n".join(L))

@@ -33,11 +33,11 @@ final class StreamBudgetHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 ":status": "200", "content-type": "application/grpc", "grpc-status": "14",
                 "grpc-message": "the server is holding too many request bodies; retry shortly",
             ]
-            // The status first; the stream is reset once it is written (the client may still be
-            // sending, and must not be read further).
-            context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true)))).whenComplete { _ in
-                context.close(promise: nil)
-            }
+            // The status, then RST_STREAM with NO_ERROR: HTTP/2's way (RFC 9113 §8.1) to stop a
+            // client that is still sending without failing the response it was just given (a
+            // plain close would reset with CANCEL, which clients report instead of the status).
+            context.write(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.rstStream(.noError))).whenComplete { _ in context.close(promise: nil) }
             return
         }
         context.fireChannelRead(data)
