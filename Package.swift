@@ -22,6 +22,15 @@ let fuzzTargets: [Target] =
             ],
             path: "Fuzz/Request"
         ),
+        .executableTarget(
+            name: "FuzzGRPC",
+            dependencies: [
+                "ModelGRPC", "ModelServer",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/GRPC"
+        ),
     ]
 
 let package = Package(

@@ -87,6 +87,29 @@ def main():
         "regression-v2-negative-binary-size.bin": req(5, negative + b"\0\0\0\0", len(negative)),
     })
 
+    # Serialized inference.ModelInferRequest messages (Triton's generated types; the same wire
+    # format as KServe's grpc_predict_v2.proto for ModelInfer).
+    import tritonclient.grpc.service_pb2 as pb
+
+    def infer(inputs, raw=(), classification=None):
+        r = pb.ModelInferRequest(model_name="efficientnet-lite0", id="seed")
+        for name, datatype, shape, fill in inputs:
+            t = r.inputs.add(name=name, datatype=datatype, shape=shape)
+            fill(t.contents)
+        r.raw_input_contents.extend(raw)
+        if classification:
+            r.outputs.add(name="logits").parameters["classification"].int64_param = classification
+        return r.SerializeToString()
+
+    write("GRPC", {
+        "fp32_raw.bin": infer([("input", "FP32", [1, 3, 2, 2], lambda c: None)], raw=[struct.pack("<12f", *range(12))]),
+        "fp32_typed.bin": infer([("input", "FP32", [1, 3, 2, 2], lambda c: c.fp32_contents.extend([0.5] * 12))]),
+        "int64_typed.bin": infer([("input", "INT64", [1, 3, 2, 2], lambda c: c.int64_contents.extend(range(12)))]),
+        "bytes_image.bin": infer([("input", "BYTES", [1], lambda c: c.bytes_contents.append(jpeg))], classification=3),
+        "bytes_raw.bin": infer([("input", "BYTES", [1], lambda c: None)], raw=[struct.pack("<I", len(jpeg)) + jpeg]),
+        "png_image.bin": infer([("input", "BYTES", [1], lambda c: c.bytes_contents.append(images["palette.png"]))]),
+    })
+
 
 def write(folder, files):
     path = os.path.join(here, "Corpus", folder)

@@ -54,6 +54,11 @@ struct InferenceService: Inference_GRPCInferenceService.SimpleServiceProtocol {
     }
 
     func modelInfer(request: Inference_ModelInferRequest, context: ServerContext) async throws -> Inference_ModelInferResponse {
+        try await infer(request)
+    }
+
+    /// What `ModelInfer` does once the transport has the message.
+    func infer(_ request: Inference_ModelInferRequest) async throws -> Inference_ModelInferResponse {
         try await RPCError.mapping {
             let predictor = try predictor(request.modelName, version: request.modelVersion)
             return try await admission.run {
