@@ -94,6 +94,8 @@ enum BodyReader {
     /// relative costs measured for Foundation's JSONSerialization (~75 bytes per number, ~430
     /// per array, ~3,000 per object, ~200 per member); JSONDecoder, used now, holds less per value,
     /// so the bound holds from above. A decoding error becomes a 400 that names the field.
+    /// (Not Hummingbird's `request.decode(as:context:)`: the scan must come first, and the
+    /// routes run both on the decode pool, off the event loops.)
     static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>, limits: BodyLimits) throws -> T {
         try checkCost(bytes, limits: limits)
         let data = Data(bytes)
