@@ -1,6 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Logging
+import NIOCore
 import ModelServer
 import ServiceLifecycle
 
@@ -9,8 +10,9 @@ import ServiceLifecycle
 /// plain HTTP/2 (TLS ends at the ingress, as for HTTP). Messages may be as large as
 /// `MAX_BODY_BYTES` (most gRPC stacks default to 4 MiB, too small for photos) and are refused on
 /// their length prefix above it; their bytes count toward `MAX_BUFFERED_BODY_BYTES` as they
-/// arrive, as HTTP bodies do (``StreamBudgetHandler``); each connection carries at most
-/// `MAX_ACTIVE_REQUESTS` calls at once and is closed after `IDLE_TIMEOUT_SECONDS` without one.
+/// arrive and must all arrive within `BODY_TIMEOUT_SECONDS`, as HTTP bodies (``StreamBudgetHandler``);
+/// each connection carries at most `MAX_ACTIVE_REQUESTS` calls at once and is closed after
+/// `IDLE_TIMEOUT_SECONDS` with no call open.
 ///
 /// On graceful shutdown it runs after the host has drained (services stop in reverse order):
 /// clients get GOAWAY, open new connections (to ready replicas), and calls in flight finish.
@@ -34,8 +36,18 @@ public struct GRPCService: Service {
                 $0.rpc.maxRequestPayloadSize = configuration.bodyLimits.maxBodyBytes
                 $0.http2.maxConcurrentStreams = configuration.maxActiveRequests
                 $0.connection.maxIdleTime = .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000))
-                $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = { [budget = model.admission.budget] stream in
-                    stream.eventLoop.makeCompletedFuture { try stream.pipeline.syncOperations.addHandler(StreamBudgetHandler(budget: budget), position: .first) }
+                // Calls in flight when a connection is closed (idle, or at shutdown) get this long.
+                $0.connection.maxGraceTime = .milliseconds(Int64(configuration.drainTimeoutSeconds * 1000))
+                // Windows large enough for a photo's tensor (600 KB) in one round trip: the
+                // default 64 KiB made each call wait on window updates. What a window lets a
+                // client send is charged to the body budget as it arrives (StreamBudgetHandler).
+                $0.http2.targetWindowSize = 4 << 20
+                $0.http2.maxFrameSize = 1 << 20
+                let (budget, timeout) = (model.admission.budget, TimeAmount.milliseconds(Int64(configuration.bodyLimits.bodyTimeoutSeconds * 1000)))
+                $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandler(StreamBudgetHandler(budget: budget, timeout: timeout), position: .first)
+                    }
                 }
             }
         )

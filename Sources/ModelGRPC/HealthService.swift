@@ -1,9 +1,11 @@
 import GRPCCore
+import ModelRuntime
 import ModelServer
 
 /// `grpc.health.v1.Health`, for Kubernetes' gRPC probes and load balancers: SERVING once the
 /// model is ready (and until shutdown begins), NOT_SERVING otherwise, for the server as a whole
-/// (`""`) and for `inference.GRPCInferenceService`. `Watch` sends the status, then each change.
+/// (`""`) and for `inference.GRPCInferenceService`. `Watch` sends the status, then each change,
+/// and ends once shutdown has begun.
 ///
 /// ```yaml
 /// readinessProbe: {grpc: {port: 8081}}   # Kubernetes 1.27+
@@ -15,7 +17,7 @@ struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
 
     func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws -> Grpc_Health_V1_HealthCheckResponse {
         guard Self.services.contains(request.service) else {
-            throw RPCError(code: .notFound, message: "unknown service '\(request.service)'")
+            throw RPCError(code: .notFound, message: "unknown service '\(clipped(request.service))'")
         }
         return .with { $0.status = status }
     }
@@ -37,6 +39,9 @@ struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
                 try await response.write(.with { $0.status = now })
                 last = now
             }
+            // Once shutdown has begun the answer will not change again: end the stream, so that
+            // watchers do not hold the gRPC server open through the drain.
+            if host.isShuttingDown { return }
             try await Task.sleep(for: .milliseconds(250))
         }
     }

@@ -57,13 +57,24 @@ struct InferenceService: Inference_GRPCInferenceService.SimpleServiceProtocol {
         try await infer(request)
     }
 
-    /// What `ModelInfer` does once the transport has the message.
+    /// What `ModelInfer` does once the transport has the message. The message's tensor bytes are
+    /// charged to the body budget for as long as the call runs (the transport's charge ended when
+    /// the message was complete), so a client that resets its streams as soon as they are sent
+    /// cannot leave more running than the budget holds.
     func infer(_ request: Inference_ModelInferRequest) async throws -> Inference_ModelInferResponse {
         try await RPCError.mapping {
+            let held = ByteBudget.Reservation()
+            defer { held.release(to: admission.budget) }
+            guard held.take(request.payloadBytes, from: admission.budget) else {
+                throw AdmissionError.bodiesFull
+            }
             let predictor = try predictor(request.modelName, version: request.modelVersion)
             return try await admission.run {
-                let (v2, raw) = try request.openInference()
-                let prepared = try await predictor.offload { try V2Prepared(v2, binary: raw[...], predictor: predictor) }
+                let maxRows = predictor.limits.maxRows
+                let prepared = try await predictor.offload {
+                    let (v2, raw) = try request.openInference(maxRows: maxRows)
+                    return try V2Prepared(v2, binary: raw[...], predictor: predictor)
+                }
                 return try Inference_ModelInferResponse(try await prepared.run(on: predictor))
             }
         }
@@ -95,7 +106,7 @@ struct InferenceService: Inference_GRPCInferenceService.SimpleServiceProtocol {
     private func predictor(_ name: String, version: String) throws -> Predictor {
         let predictor = try host.requirePredictor(named: name)
         guard version.isEmpty || version == predictor.manifest.version else {
-            throw PredictionError.unknownModel("model '\(name)' has no version '\(version)' (it has '\(predictor.manifest.version)')")
+            throw PredictionError.unknownModel("model '\(clipped(name))' has no version '\(clipped(version))' (it has '\(predictor.manifest.version)')")
         }
         return predictor
     }

@@ -20,6 +20,8 @@ extension RPCError {
         case ModelError.invalidInput(let why): return RPCError(code: .invalidArgument, message: why)
         case AdmissionError.atCapacity(let limit):
             return RPCError(code: .unavailable, message: "the server is at capacity (\(limit) requests in progress); retry shortly", metadata: retry)
+        case AdmissionError.bodiesFull:
+            return RPCError(code: .unavailable, message: "the server is holding too many request bodies; retry shortly", metadata: retry)
         case Batcher.BatcherError.queueFull: return RPCError(code: .unavailable, message: "the server is at capacity; retry shortly", metadata: retry)
         case Batcher.BatcherError.timedOut:
             return RPCError(code: .unavailable, message: "the request waited too long in the queue", metadata: retry)

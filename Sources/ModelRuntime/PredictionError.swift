@@ -20,3 +20,14 @@ public enum PredictionError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// A client's string as an error message repeats it: at most `limit` characters, so that a
+/// 16 MiB model or input name is not sent back (and, over gRPC, percent-encoded to three times
+/// its size) in the answer.
+///
+/// ```swift
+/// throw PredictionError.unknownModel("unknown model '\(clipped(name))'")
+/// ```
+public func clipped(_ text: some StringProtocol, limit: Int = 64) -> String {
+    text.count <= limit ? String(text) : String(text.prefix(limit)) + "… (\(text.utf8.count) bytes)"
+}

@@ -5,7 +5,7 @@ import ModelStore
 
 /// What a prediction is, whatever carried the request: decoding images within the request
 /// limits, the dynamic batcher, and the classifier's post-processing. The HTTP routes call it
-/// (and a gRPC service would); it knows nothing of either, and throws ``PredictionError``,
+/// and the gRPC service both call it; it knows nothing of either, and throws ``PredictionError``,
 /// `ImageError` or `Batcher.BatcherError`, which the transport maps to its own statuses.
 ///
 /// ```swift

@@ -43,6 +43,12 @@ public struct APIError: HTTPResponseError {
         case ModelError.invalidInput(let why): return APIError(.badRequest, why)
         case AdmissionError.atCapacity(let limit):
             return APIError(.serviceUnavailable, "the server is at capacity (\(limit) requests in progress); retry shortly", headers: [.retryAfter: "1"])
+        case AdmissionError.bodiesFull:
+            return APIError(
+                .serviceUnavailable,
+                "the server is holding too many request bodies; retry shortly",
+                headers: [.retryAfter: "1", .connection: "close"]
+            )
         case Batcher.BatcherError.queueFull:
             return APIError(.serviceUnavailable, "the server is at capacity; retry shortly", headers: [.retryAfter: "1"])
         case Batcher.BatcherError.timedOut:

@@ -68,6 +68,9 @@ public final class Admission: Sendable {
 public enum AdmissionError: Error, Equatable {
     /// `limit` prediction requests are in progress; the client should retry shortly.
     case atCapacity(Int)
+    /// The request bytes held over all requests (`MAX_BUFFERED_BODY_BYTES`) leave no room for
+    /// this one's; the client should retry shortly.
+    case bodiesFull
 }
 
 /// A count of bytes that holders take and give back; a take that does not fit fails at once

@@ -32,18 +32,14 @@ enum BodyReader {
                 do {
                     for try await chunk in body {
                         guard buffer.readableBytes + chunk.readableBytes <= limit else { throw tooLarge(nil, limit) }
-                        guard reservation.take(chunk.readableBytes, from: budget) else {
-                            throw APIError(
-                                .serviceUnavailable,
-                                "the server is holding too many request bodies; retry shortly",
-                                headers: [.retryAfter: "1", .connection: "close"]
-                            )
-                        }
+                        guard reservation.take(chunk.readableBytes, from: budget) else { throw AdmissionError.bodiesFull }
                         buffer.writeImmutableBuffer(chunk)
                     }
                     return buffer
                 } catch let e as APIError {
                     throw e
+                } catch AdmissionError.bodiesFull {
+                    throw AdmissionError.bodiesFull
                 } catch {
                     if error is CancellationError || Task.isCancelled { return nil }
                     throw APIError(.badRequest, "the request body ended before it was complete", headers: [.connection: "close"])
@@ -183,7 +179,7 @@ enum BodyReader {
     static func requireJSON(_ request: Request) throws {
         let type = request.headers[.contentType]?.lowercased() ?? ""
         guard type.hasPrefix("application/json") else {
-            throw APIError(.unsupportedMediaType, "Content-Type must be application/json, got '\(type.isEmpty ? "none" : type)'")
+            throw APIError(.unsupportedMediaType, "Content-Type must be application/json, got '\(type.isEmpty ? "none" : clipped(type))'")
         }
     }
 }

@@ -36,7 +36,7 @@ struct KServeV1Routes {
     static func topK(_ request: Request) throws -> Int {
         guard let text = request.uri.queryParameters.get("top_k") else { return 5 }
         guard let k = Int(text), (1...1000).contains(k) else {
-            throw PredictionError.invalid("top_k must be a whole number between 1 and 1000, got '\(text)'")
+            throw PredictionError.invalid("top_k must be a whole number between 1 and 1000, got '\(clipped(text))'")
         }
         return k
     }
@@ -87,7 +87,7 @@ struct KServeV1Routes {
         guard type.hasPrefix("image/") || type == "application/octet-stream" else {
             throw APIError(
                 .unsupportedMediaType,
-                "send an image (image/jpeg, image/png) or multipart/form-data, not '\(type.isEmpty ? "none" : type)'"
+                "send an image (image/jpeg, image/png) or multipart/form-data, not '\(type.isEmpty ? "none" : clipped(type))'"
             )
         }
         return [body]

@@ -71,6 +71,16 @@ public final class ModelHost: Service, Sendable {
     /// True once the model is loaded and warm, until shutdown begins.
     public var isReady: Bool { state.withLock { if case .ready = $0 { true } else { false } } }
 
+    /// True once graceful shutdown has begun (draining, then stopping).
+    public var isShuttingDown: Bool {
+        state.withLock {
+            switch $0 {
+            case .draining, .stopping: true
+            default: false
+            }
+        }
+    }
+
     /// The predictor, or ``PredictionError/notReady(_:)`` saying why there is none.
     public func requirePredictor() throws -> Predictor {
         guard let predictor else { throw PredictionError.notReady(notReadyReason) }
@@ -82,7 +92,7 @@ public final class ModelHost: Service, Sendable {
     public func requirePredictor(named name: String) throws -> Predictor {
         let predictor = try requirePredictor()
         guard name == predictor.manifest.name else {
-            throw PredictionError.unknownModel("unknown model '\(name)'; this server serves '\(predictor.manifest.name)'")
+            throw PredictionError.unknownModel("unknown model '\(clipped(name))'; this server serves '\(predictor.manifest.name)'")
         }
         return predictor
     }

@@ -39,7 +39,7 @@ struct OpenInferenceRoutes {
     func resolve(_ context: HTTPContext) throws -> Predictor {
         let predictor = try host.requirePredictor(named: try context.parameters.require("model"))
         if let v = context.parameters.get("version"), v != predictor.manifest.version {
-            throw APIError(.notFound, "model '\(predictor.manifest.name)' has no version '\(v)' (it has '\(predictor.manifest.version)')")
+            throw APIError(.notFound, "model '\(predictor.manifest.name)' has no version '\(clipped(v))' (it has '\(predictor.manifest.version)')")
         }
         return predictor
     }
@@ -53,7 +53,7 @@ struct OpenInferenceRoutes {
             jsonLength = n
         } else if let type = request.headers[.contentType]?.lowercased(), !type.hasPrefix("application/json") {
             // Triton's client sends no Content-Type; a wrong one is still refused.
-            throw APIError(.unsupportedMediaType, "Content-Type must be application/json (or absent), got '\(type)'")
+            throw APIError(.unsupportedMediaType, "Content-Type must be application/json (or absent), got '\(clipped(type))'")
         } else {
             jsonLength = body.count
         }

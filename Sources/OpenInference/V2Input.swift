@@ -21,7 +21,7 @@ public struct V2Input {
     }
 
     public func decode() throws -> PredictionInput {
-        guard spec.name == model.name else { throw PredictionError.invalid("unknown input '\(spec.name)'; the model's input is '\(model.name)'") }
+        guard spec.name == model.name else { throw PredictionError.invalid("unknown input '\(clipped(spec.name))'; the model's input is '\(model.name)'") }
         let shape = spec.shape
         guard let count = V2Tensor.elementCount(shape) else {
             throw PredictionError.invalid("inputs[0].shape must be a list of non-negative integers whose product fits 64 bits")
@@ -41,7 +41,7 @@ public struct V2Input {
             guard images.count == count else { throw PredictionError.invalid("shape \(shape) needs \(count) images, got \(images.count)") }
             return .images(images)
         }
-        guard let size = V2Tensor.numericTypes[datatype] else { throw PredictionError.invalid("unsupported datatype '\(datatype)'") }
+        guard let size = V2Tensor.numericTypes[datatype] else { throw PredictionError.invalid("unsupported datatype '\(clipped(datatype))'") }
         let want = Array(model.shape.dropFirst())
         guard shape.count == model.shape.count, Array(shape.dropFirst()) == want, shape[0] > 0 else {
             throw PredictionError.invalid("inputs[0].shape \(shape) does not fit the model's [-1, \(want.map(String.init).joined(separator: ", "))]")

@@ -74,7 +74,7 @@ public struct V2InferResponse: Encodable, Sendable {
 
 /// A tensor's `data`, flattened in row-major order: the protocol allows it flat or nested as the
 /// shape, numbers (booleans count 0/1) or, for BYTES, strings. Nesting is bounded before
-/// decoding (`BodyReader.decode` checks `MAX_JSON_DEPTH`).
+/// decoding (`BodyReader.decode` refuses JSON nested deeper than 32 levels).
 public enum V2Data: Codable, Sendable {
     case numbers([Double])
     case floats([Float])

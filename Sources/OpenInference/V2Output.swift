@@ -19,7 +19,7 @@ public enum V2Output {
         guard let specs = req.outputs, !specs.isEmpty else { return [Request(classification: nil, binary: binaryAll)] }
         guard specs.count <= 1 else { throw PredictionError.invalid("\"outputs\" must list the model's output '\(output)' at most once") }
         return try specs.map { spec in
-            guard spec.name == output else { throw PredictionError.invalid("unknown output '\(spec.name)'; the model's output is '\(output)'") }
+            guard spec.name == output else { throw PredictionError.invalid("unknown output '\(clipped(spec.name))'; the model's output is '\(output)'") }
             if let k = spec.parameters?.classification, !(k >= 1 && k <= (classes ?? Int.max)) {
                 throw PredictionError.invalid("classification must be between 1 and \(classes ?? Int.max)")
             }

@@ -22,31 +22,6 @@ public enum V2Tensor {
         return total
     }
 
-    /// Numbers of a (possibly nested) JSON list, in row-major order.
-    public static func flatten(_ value: Any, path: String) throws -> [Double] {
-        var out: [Double] = []
-        func walk(_ v: Any, _ p: String) throws {
-            if let list = v as? [Any] {
-                for (i, item) in list.enumerated() { try walk(item, "\(p)[\(i)]") }
-            } else if let n = v as? NSNumber, !(v is String) {
-                let d = n.doubleValue
-                guard d.isFinite else { throw PredictionError.invalid("\(p) is not a finite number") }
-                out.append(d)
-            } else {
-                throw PredictionError.invalid("\(p) is not a number")
-            }
-        }
-        try walk(value, path)
-        return out
-    }
-
-    /// Strings of a (possibly nested) JSON list.
-    public static func strings(_ value: Any, path: String) throws -> [String] {
-        if let s = value as? String { return [s] }
-        guard let list = value as? [Any] else { throw PredictionError.invalid("\(path) must be a list of strings") }
-        return try list.enumerated().flatMap { try strings($0.element, path: "\(path)[\($0.offset)]") }
-    }
-
     /// Numbers of a little-endian binary tensor.
     public static func numbers(_ bytes: ArraySlice<UInt8>, datatype: String) throws -> [Double] {
         guard let size = numericTypes[datatype] else { throw PredictionError.invalid("datatype \(datatype) is not numeric") }
@@ -76,13 +51,14 @@ public enum V2Tensor {
     }
 
     /// Elements of a binary BYTES tensor: each a 4-byte little-endian length, then the bytes.
-    /// More than `maxElements` is refused as soon as the next one starts.
+    /// More than `maxElements` (the shape's count, already within the row limit) is refused as
+    /// soon as the next one starts.
     public static func byteElements(_ bytes: ArraySlice<UInt8>, maxElements: Int) throws -> [[UInt8]] {
         var out: [[UInt8]] = []
         var i = bytes.startIndex
         while i < bytes.endIndex {
             guard out.count < maxElements else {
-                throw PredictionError.tooLarge("the BYTES tensor holds more than \(maxElements) elements (MAX_ROWS_PER_REQUEST)")
+                throw PredictionError.invalid("the BYTES tensor holds more elements than its shape's \(maxElements)")
             }
             guard bytes.endIndex - i >= 4 else { throw PredictionError.invalid("truncated BYTES element length") }
             let n = Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24

@@ -1288,6 +1288,64 @@ def grpc_32_photos(port):
     return grpc_call(port, grpc_infer([{"shape": [32], "datatype": "BYTES", "bytes": [photo_jpeg()] * 32}], outputs=[("logits", 1)]))
 
 
+def grpc_raw_call(port, path, message_length, payload, timeout=None, metadata=()):
+    """One gRPC call written frame by frame (h2): a 5-byte prefix claiming `message_length` bytes,
+    then `payload` (possibly less); the answer is the grpc-status the server sends, as a status."""
+    import h2.config
+    import h2.connection
+    import h2.events
+    sock = socket.create_connection(("127.0.0.1", GRPC_PORTS[port]), timeout=1)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    stream = conn.get_next_available_stream_id()
+    conn.send_headers(stream, [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "x"),
+                               ("content-type", "application/grpc"), ("te", "trailers"), *metadata])
+    pending = b"\0" + struct.pack(">I", message_length) + payload
+    start, deadline = time.monotonic(), time.monotonic() + (timeout or CLIENT_TIMEOUT_S)
+    codes = {"4": 408, "8": 413, "14": 503, "3": 400, "16": 401}
+    try:
+        while time.monotonic() < deadline:
+            window = min(conn.local_flow_control_window(stream), conn.max_outbound_frame_size) if pending else 0
+            if window > 0:
+                conn.send_data(stream, pending[:window])
+                pending = pending[window:]
+            sock.sendall(conn.data_to_send())
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                return Answer(note="closed", seconds=time.monotonic() - start)
+            for event in conn.receive_data(data):
+                if isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                    headers = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v for k, v in event.headers}
+                    if "grpc-status" in headers:
+                        status = codes.get(headers["grpc-status"], 200 if headers["grpc-status"] == "0" else 500)
+                        return Answer(status, body=json.dumps({"error": headers.get("grpc-message", "")}).encode(),
+                                      seconds=time.monotonic() - start)
+            sock.sendall(conn.data_to_send())
+        return Answer(note="timed out", seconds=time.monotonic() - start)
+    finally:
+        sock.close()
+
+
+@case(408, "gRPC ModelInfer whose message claims 100,000 bytes and sends 1,000, then stalls (BODY_TIMEOUT_SECONDS=2)",
+      server="aux", wait=BODY_TIMEOUT_S)
+def grpc_message_stalled(port):
+    return grpc_raw_call(port, "/inference.GRPCInferenceService/ModelInfer", 100000, b"\0" * 1000, metadata=[("authorization", "Bearer secret")])
+
+
+@case(401, "gRPC ModelInfer without a key, its message stalled: refused on its headers, before the message", server="aux")
+def grpc_no_key_stalled(port):
+    return grpc_raw_call(port, "/inference.GRPCInferenceService/ModelInfer", 100000, b"\0" * 1000)
+
+
+@case(413, "gRPC ServerLive with a 200 KB message (methods other than ModelInfer take 64 KiB)")
+def grpc_probe_200kb(port):
+    return grpc_raw_call(port, "/inference.GRPCInferenceService/ServerLive", 200000, b"\0" * 200000)
+
+
 @case(401, "gRPC inference without an API key (server with API_KEYS)", server="aux")
 def grpc_no_key(port):
     return grpc_call(port, grpc_infer([{"shape": [1], "datatype": "BYTES", "bytes": [small_png()]}]))
