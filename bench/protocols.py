@@ -132,7 +132,8 @@ def main():
     levels = [int(c) for c in args.concurrency.split(",")]
     x = tensor()
     http_port, grpc_port = free_port(), free_port()
-    env = dict(os.environ, GRPC_PORT=str(grpc_port), MAX_CONCURRENT_REQUESTS="256")
+    # Room for 32 JSON bodies (1.8 MB each) at once: the default 64 MiB budget sheds some with 503.
+    env = dict(os.environ, GRPC_PORT=str(grpc_port), MAX_CONCURRENT_REQUESTS="256", MAX_BUFFERED_BODY_BYTES=str(256 << 20))
     server = subprocess.Popen([args.binary, "serve", "--host", "127.0.0.1", "--port", str(http_port), "--model-dir", MODEL_DIR,
                                "--log-level", "warning"], env=env)
     try:
