@@ -138,8 +138,9 @@ let package = Package(
             ]
         ),
 
-        // Paths to the demo model, test data and binaries, shared by the test targets.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Paths to the demo model, test data and binaries, shared by the test targets,
+        // and TinyModel: a model folder and a stand-in engine for in-process tests without fixtures.
+        .target(name: "TestSupport", dependencies: ["ModelRuntime", "ModelEngine"], path: "Tests/TestSupport"),
         .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine"]),
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "ImagePipeline", "ModelStore", "TestSupport"]),
         .testTarget(name: "ImagePipelineTests", dependencies: ["ImagePipeline"]),
@@ -154,6 +155,14 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "ModelGRPCTests",
+            dependencies: [
+                "ModelGRPC", "ModelServer", "TestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ] + fuzzTargets

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import HummingbirdTesting
+import TestSupport
 import Testing
 
 @testable import ModelServer

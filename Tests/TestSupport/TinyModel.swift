@@ -1,22 +1,18 @@
 import Foundation
-import Hummingbird
-import HummingbirdTesting
-import Logging
 import ModelEngine
 import ModelRuntime
-import ModelServer
 
 /// A model for in-process route tests, with no artifact and no fixtures to build: a manifest
 /// for 3×8×8 RGB input and four classes, run by ``ChannelMeans`` in place of the ONNX engine.
 /// Everything else — admission, decoding, the image pipeline, the batcher, post-processing — is
 /// the server's own.
-enum TinyModel {
-    static let name = "tiny"
-    static let labels = ["red", "green", "blue", "bias"]
+public enum TinyModel {
+    public static let name = "tiny"
+    public static let labels = ["red", "green", "blue", "bias"]
 
     /// 8×8 solid red, as a PNG; 8×8 solid blue, as a JPEG (both made with Pillow).
-    static let redPNG = [UInt8](Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP8z4AdMOEQH6QSAM1BAQ/oQeJvAAAAAElFTkSuQmCC")!)
-    static let blueJPEG = [UInt8](
+    public static let redPNG = [UInt8](Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP8z4AdMOEQH6QSAM1BAQ/oQeJvAAAAAElFTkSuQmCC")!)
+    public static let blueJPEG = [UInt8](
         Data(
             base64Encoded:
                 "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAIBAQEBAQIBAQECAgICAgQDAgICAgUEBAMEBgUGBgYFBgYGBwkIBgcJBwYGCAsICQoKCgoKBggLDAsKDAkKCgr/2wBDAQICAgICAgUDAwUKBwYHCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgr/wAARCAAIAAgDASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwD8c6KKK/38Pys//9k="
@@ -24,7 +20,7 @@ enum TinyModel {
     )
 
     /// The model folder (model.json, labels.txt), written once per test process.
-    static let directory: URL = {
+    public static let directory: URL = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-model-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let manifest = """
@@ -45,8 +41,10 @@ enum TinyModel {
 
 /// The stand-in engine: per row, the mean of each of the three channels, then a constant 0.25
 /// ("bias"). A red image scores [1, 0, 0, 0.25] (pixels scaled to 0…1 by the manifest).
-struct ChannelMeans: InferenceEngine {
-    func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+public struct ChannelMeans: InferenceEngine {
+    public init() {}
+
+    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
         guard let x = inputs["pixels"], x.shape.count == 4, x.shape[1] == 3 else { throw ModelError.invalidInput("pixels [n, 3, h, w]") }
         let (rows, plane) = (x.shape[0], x.shape[2] * x.shape[3])
         let v = x.floats
@@ -59,28 +57,3 @@ struct ChannelMeans: InferenceEngine {
     }
 }
 
-/// Runs `body` against the server's router in process (no socket), serving ``TinyModel``.
-/// With `load: false` the model is never loaded (the host stays "loading").
-func withTinyServer(
-    configure: (inout ServerConfiguration) -> Void = { _ in },
-    load: Bool = true,
-    _ body: @Sendable (any TestClientProtocol) async throws -> Void
-) async throws {
-    var config = ServerConfiguration()
-    config.modelDirectory = TinyModel.directory
-    config.skipVerify = true
-    configure(&config)
-    var logger = Logger(label: "route-test")
-    logger.logLevel = .warning
-    let server = ModelServer(configuration: config, logger: logger, engine: { _ in ChannelMeans() })
-    if load { await server.host.load() }
-    try await Application(router: server.makeRouter(), logger: logger).test(.router, body)
-}
-
-extension TestResponse {
-    /// The body decoded as `T` (the tests read answers through the same shapes clients would).
-    func json<T: Decodable>(_ type: T.Type = T.self) throws -> T { try JSONDecoder().decode(T.self, from: Data(body.readableBytesView)) }
-
-    /// The message of a JSON error answer.
-    var error: String { ((try? json([String: String].self)) ?? [:])["error"] ?? "(not a JSON error: \(String(buffer: body)))" }
-}
