@@ -24,56 +24,54 @@ public final class ServerMetrics: Sendable {
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
     ]
 
+    /// `model_server_<metric>_<unit>`, as Prometheus names are built.
+    static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "model_server", metricName: metric, unitName: unit, helpText: help)
+    }
+
     public init() {
         let registry = self.registry
         requestDuration = { route in
             registry.makeDurationHistogram(
-                name: "model_server_request_duration_seconds",
+                descriptor: Self.name("request_duration", "seconds", "End-to-end request time, by route."),
                 labels: [("route", route)],
-                buckets: Self.latencyBuckets,
-                help: "End-to-end request time, by route."
+                buckets: Self.latencyBuckets
             )
         }
         queueDuration = registry.makeDurationHistogram(
-            name: "model_server_queue_duration_seconds",
-            buckets: Self.latencyBuckets,
-            help: "Time requests wait for the dynamic batcher."
+            descriptor: Self.name("queue_duration", "seconds", "Time requests wait for the dynamic batcher."),
+            buckets: Self.latencyBuckets
         )
         computeDuration = registry.makeDurationHistogram(
-            name: "model_server_compute_infer_duration_seconds",
-            buckets: Self.latencyBuckets,
-            help: "Engine time per batch."
+            descriptor: Self.name("compute_infer_duration", "seconds", "Engine time per batch."),
+            buckets: Self.latencyBuckets
         )
         batchSize = registry.makeValueHistogram(
-            name: "model_server_batch_size",
-            buckets: [1, 2, 4, 8, 16, 32, 64],
-            help: "Rows per engine call after dynamic batching."
+            descriptor: Self.name("batch", "size", "Rows per engine call after dynamic batching."),
+            buckets: [1, 2, 4, 8, 16, 32, 64]
         )
-        inferenceCount = registry.makeCounter(name: "model_server_inference_count", help: "Inferences performed (rows, across batches).")
-        executionCount = registry.makeCounter(name: "model_server_inference_exec_count", help: "Engine executions (batches).")
-        pending = registry.makeGauge(name: "model_server_pending_request_count", help: "Rows waiting in the batcher queue.")
+        inferenceCount = registry.makeCounter(descriptor: Self.name("inference", "count", "Inferences performed (rows, across batches)."))
+        executionCount = registry.makeCounter(descriptor: Self.name("inference_exec", "count", "Engine executions (batches)."))
+        pending = registry.makeGauge(descriptor: Self.name("pending_request", "count", "Rows waiting in the batcher queue."))
     }
 
     func requests(route: String, status: Int) -> Counter {
         registry.makeCounter(
-            name: "model_server_requests_total",
-            labels: [("route", route), ("status", "\(status)")],
-            help: "HTTP requests, by route and status."
+            descriptor: Self.name("requests", "total", "HTTP requests, by route and status."),
+            labels: [("route", route), ("status", "\(status)")]
         )
     }
 
     /// One gRPC call: `model_server_grpc_requests_total{method,code}` and its duration by method.
     public func grpcRequest(method: String, code: String, duration: Duration) {
         registry.makeCounter(
-            name: "model_server_grpc_requests_total",
-            labels: [("method", method), ("code", code)],
-            help: "gRPC calls, by method and status code."
+            descriptor: Self.name("grpc_requests", "total", "gRPC calls, by method and status code."),
+            labels: [("method", method), ("code", code)]
         ).increment()
         registry.makeDurationHistogram(
-            name: "model_server_grpc_request_duration_seconds",
+            descriptor: Self.name("grpc_request_duration", "seconds", "End-to-end gRPC call time, by method."),
             labels: [("method", method)],
-            buckets: Self.latencyBuckets,
-            help: "End-to-end gRPC call time, by method."
+            buckets: Self.latencyBuckets
         ).record(duration)
     }
 
@@ -98,9 +96,8 @@ public final class ServerMetrics: Sendable {
 
     func modelInfo(name: String, version: String, sha256: String) {
         registry.makeGauge(
-            name: "model_server_model_info",
-            labels: [("model", name), ("version", version), ("sha256", sha256)],
-            help: "The loaded model (value 1)."
+            descriptor: Self.name("model", "info", "The loaded model (value 1)."),
+            labels: [("model", name), ("version", version), ("sha256", sha256)]
         ).set(to: 1)
     }
 }
