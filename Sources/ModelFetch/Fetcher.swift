@@ -45,9 +45,9 @@ public final class Fetcher {
 
     let environment: [String: String]
     public var options: Options
-    let progress: Progress
+    let progress: DownloadProgress
 
-    public init(environment: [String: String], options: Options? = nil, progress: Progress = Progress()) {
+    public init(environment: [String: String], options: Options? = nil, progress: DownloadProgress = DownloadProgress()) {
         self.environment = environment
         self.options = options ?? Options(environment: environment)
         self.progress = progress

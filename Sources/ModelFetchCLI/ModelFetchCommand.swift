@@ -66,7 +66,7 @@ struct ModelFetchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let fetcher = Fetcher(environment: ProcessInfo.processInfo.environment, progress: Progress(quiet: quiet))
+        let fetcher = Fetcher(environment: ProcessInfo.processInfo.environment, progress: DownloadProgress(quiet: quiet))
         do {
             if let manifest {
                 _ = try fetcher.fetch(manifest: URL(fileURLWithPath: manifest), destination: dest.map { URL(fileURLWithPath: $0) })

@@ -86,7 +86,7 @@ public struct ModelServer: Sendable {
         let router = Router(context: HTTPContext.self)
         let table = RouteTable()
         // Metrics outermost, so that they count the error responses JSONErrorMiddleware makes.
-        router.add(middleware: MetricsMiddleware(metrics: host.metrics))
+        router.add(middleware: RouteMetricsMiddleware(metrics: host.metrics))
         router.add(middleware: JSONErrorMiddleware(routes: table))
         let groups = RouteGroups(router: router, configuration: configuration, admission: admission)
         HealthRoutes(host: host).add(to: groups)

@@ -103,7 +103,7 @@ public final class ServerMetrics: Sendable {
 }
 
 /// Counts requests and their durations by matched route and status.
-struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+struct RouteMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -74,7 +74,7 @@ func quietFetcher(_ env: [String: String], attempts: Int = 4) -> Fetcher {
     var options = Fetcher.Options(environment: env)
     options.maxAttempts = attempts
     options.baseBackoff = 0.05
-    return Fetcher(environment: env, options: options, progress: Progress(quiet: true))
+    return Fetcher(environment: env, options: options, progress: DownloadProgress(quiet: true))
 }
 
 func sameBytes(_ a: URL, _ b: URL) -> Bool {

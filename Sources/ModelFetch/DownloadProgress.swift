@@ -1,8 +1,8 @@
 import Foundation
 
-/// Progress on stderr: a bar with size, rate and ETA on a terminal, a plain line every few
+/// Download progress on stderr: a bar with size, rate and ETA on a terminal, a plain line every few
 /// seconds otherwise (CI logs), and a summary per file on stdout.
-public final class Progress: @unchecked Sendable {
+public final class DownloadProgress: @unchecked Sendable {
     let isTerminal: Bool
     let quiet: Bool
     private var lastPrint = Date.distantPast
