@@ -85,15 +85,15 @@ container-test: model test-data ## build the real Dockerfile's image with podman
 
 # haproxy in front of 3 replicas (rolling restart, SIGKILL, rejoin), then 4x overload; on the
 # release binary (the static one the container test built, when present).
-reliability-test: model test-data ## haproxy in front of 3 replicas (rolling restarts, SIGKILL), overload, 123 adversarial request classes (HTTP and gRPC)
+reliability-test: model test-data ## haproxy in front of 3 replicas (rolling restarts, SIGKILL), overload, the adversarial request classes (HTTP and gRPC)
 	swift build -c release --static-swift-stdlib --scratch-path .build-static --product model-server 2>&1 | tail -1
 	$(PY) Tests/Reliability/loadbalancer.py --binary .build-static/release/model-server --json .cache/reliability-lb.json
 	$(PY) Tests/Reliability/loadbalancer.py --binary .build-static/release/model-server --haproxy-defaults --json .cache/reliability-lb-defaults.json
 	$(PY) Tests/Reliability/overload.py --binary .build-static/release/model-server --json .cache/reliability-overload.json
 	$(PY) Tests/Reliability/adversarial.py --binary .build-static/release/model-server --json .cache/reliability-adversarial.json
 
-# libFuzzer on the image decoders and the request parsers (FUZZ_SECONDS each, default 60).
-fuzz: model ## libFuzzer on the image decoders and the request routes (FUZZ_SECONDS each, default 60)
+# libFuzzer on the image decoders, the HTTP prediction routes and gRPC ModelInfer (FUZZ_SECONDS each, default 60).
+fuzz: model ## libFuzzer on the image decoders, HTTP prediction routes and gRPC ModelInfer (FUZZ_SECONDS each, default 60)
 	Fuzz/run
 
 # The benchmark harness, a few seconds per scenario (CI keeps it from rotting; numbers not judged).
@@ -101,7 +101,7 @@ bench-smoke: model test-data ## a few seconds of each benchmark, to keep them fr
 	bench/run --smoke
 	bench/protocols --smoke
 
-test: setup check-model test-data validate container-test reliability-test fuzz bench-smoke ## everything CI runs: all of the above and the whole Swift test suite
+test: setup check-model test-data validate container-test reliability-test fuzz bench-smoke ## everything CI runs: setup, check-model, test-data, validate, container-test, reliability-test, fuzz, bench-smoke, then the whole Swift test suite
 	swift build --build-tests
 	swift test --skip-build
 
@@ -130,4 +130,4 @@ bench-engine: setup model release ## the engine alone against onnxruntime
 	bench/engine --markdown .cache/bench-engine.md
 
 clean: ## remove builds, caches and virtual environments
-	rm -rf .build .build-static .build-fuzz .cache $(VENV) $(LINT_VENV) .venv-flask $(MODEL_DIR)/model.onnx
+	rm -rf .build .build-static .build-fuzz .build-protoc .build-protoc-src .build-protoc-grpc-src .cache $(VENV) $(LINT_VENV) .venv-flask $(MODEL_DIR)/model.onnx

@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: ModelServer (HTTP) → ModelRuntime → ModelEngine / ImagePipeline / ModelStore.
+// Dependencies point one way: ModelServer (HTTP) → OpenInference → ModelRuntime → ModelEngine /
+// ImagePipeline / ModelStore; ModelGRPC → ModelServer (the host both transports share), OpenInference.
 // ModelFetch (libcurl) is used only by the `model-fetch` build-time tool, so `model-server`
 // never links libcurl.
 

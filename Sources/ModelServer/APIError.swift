@@ -6,6 +6,10 @@ import ModelEngine
 import ModelRuntime
 
 /// An error answered as `{"error": "..."}` with a status, as the Open Inference Protocol specifies.
+///
+/// ```swift
+/// throw APIError(.unsupportedMediaType, "Content-Type must be application/json")   // 415 {"error": ...}
+/// ```
 public struct APIError: HTTPResponseError {
     public var status: HTTPResponse.Status
     public var message: String

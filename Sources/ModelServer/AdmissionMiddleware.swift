@@ -65,6 +65,12 @@ public final class Admission: Sendable {
     }
 }
 
+/// Why a request was not admitted; each transport answers it as "retry shortly" (HTTP 503 with
+/// `Retry-After`, gRPC UNAVAILABLE with `retry-after-ms`).
+///
+/// ```swift
+/// do { try await admission.run { ... } } catch AdmissionError.atCapacity(let limit) { ... }
+/// ```
 public enum AdmissionError: Error, Equatable {
     /// `limit` prediction requests are in progress; the client should retry shortly.
     case atCapacity(Int)
@@ -75,11 +81,18 @@ public enum AdmissionError: Error, Equatable {
 
 /// A count of bytes that holders take and give back; a take that does not fit fails at once
 /// rather than wait.
+///
+/// ```swift
+/// let held = ByteBudget.Reservation()
+/// defer { held.release(to: budget) }                      // everything taken goes back
+/// guard held.take(chunk.readableBytes, from: budget) else { throw AdmissionError.bodiesFull }
+/// ```
 public final class ByteBudget: Sendable {
     private let available: Atomic<Int>
 
     public init(_ bytes: Int) { available = Atomic(bytes) }
 
+    /// Takes `bytes` if that many are left; false (and nothing taken) otherwise.
     public func reserve(_ bytes: Int) -> Bool {
         var current = available.load(ordering: .relaxed)
         while current >= bytes {
@@ -90,6 +103,7 @@ public final class ByteBudget: Sendable {
         return false
     }
 
+    /// Gives back `bytes` taken with ``reserve(_:)``.
     public func release(_ bytes: Int) { available.add(bytes, ordering: .relaxed) }
 
     /// What one request has taken, so that all of it goes back however the request ends.

@@ -50,12 +50,18 @@ public struct ServerConfiguration: Sendable {
     public init() {}
 
     /// A setting that cannot be used: the server refuses to start rather than guess.
+    ///
+    /// ```swift
+    /// _ = try ServerConfiguration(environment: ["PORT": "http"])   // InvalidSetting: PORT must be a whole number ...
+    /// ```
     public struct InvalidSetting: Error, CustomStringConvertible {
         public var description: String
     }
 
     /// Reads `HOST`, `PORT`, `MODEL_DIR`, `READINESS_GRACE_SECONDS`, `DRAIN_QUIET_SECONDS`,
-    /// `DRAIN_TIMEOUT_SECONDS`, `SKIP_VERIFY`, the request limits (``RequestLimits``), `MAX_BATCH_SIZE`,
+    /// `DRAIN_TIMEOUT_SECONDS`, `SKIP_VERIFY`, the request limits (``RequestLimits``), the body
+    /// limits (``BodyLimits``: `MAX_BODY_BYTES`, `BODY_TIMEOUT_SECONDS`, `MAX_JSON_VALUES`),
+    /// `MAX_BUFFERED_BODY_BYTES`, `MAX_BATCH_SIZE`,
     /// `MAX_QUEUE_DELAY_MS`, `MAX_QUEUE_SIZE`, `MAX_CONCURRENT_REQUESTS`, `MAX_ACTIVE_REQUESTS`,
     /// `REQUEST_TIMEOUT_SECONDS`, `API_KEYS` (comma-separated), `API_KEYS_FILE` (one per line),
     /// `METRICS_PORT`, `GRPC_PORT`, `IDLE_TIMEOUT_SECONDS`. A value that does not parse, is out of range, or a
@@ -143,7 +149,13 @@ struct Settings {
     }
 }
 
-/// This server's name and version, reported by `GET /version` and `GET /v2`.
+/// This server's name and version, reported by `GET /version`, `GET /v2`, gRPC ServerMetadata and
+/// the OpenAPI document: the one place the version is written (`k8s/validate.sh` checks that the
+/// Dockerfile's label and the manifests' image tags say the same).
+///
+/// ```swift
+/// print(ServerInfo.version)   // "0.1.0"
+/// ```
 public enum ServerInfo {
     public static let name = "swift-model-server"
     public static let version = "0.1.0"

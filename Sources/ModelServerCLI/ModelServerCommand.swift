@@ -25,7 +25,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to bind (env HOST, default 0.0.0.0).") var host: String?
     @Option(help: "Port (env PORT, default 8080).") var port: Int?
     @Option(name: .customLong("model-dir"), help: "Model folder with model.json (env MODEL_DIR).") var modelDir: String?
-    @Option(help: "trace, debug, info, notice, warning, error (env LOG_LEVEL, default info).") var logLevel: String?
+    @Option(help: "trace, debug, info, notice, warning, error, critical (env LOG_LEVEL, default info).") var logLevel: String?
 
     func run() async throws {
         OpenMPLaunch.ensureThreadCount(passiveWait: true)

@@ -10,6 +10,11 @@ import Foundation
 /// let request = try BodyReader.decode(V2InferRequest.self, from: json, limits: limits)   // REST
 /// ```
 public struct V2InferRequest: Decodable, Sendable {
+    /// One input tensor: `data` in JSON, or `parameters.binary_data_size` bytes after it.
+    ///
+    /// ```swift
+    /// let input = V2InferRequest.Input(name: "input", shape: [1], datatype: "BYTES", parameters: .init(binary_data_size: n))
+    /// ```
     public struct Input: Decodable, Sendable {
         public var name: String
         public var shape: [Int]
@@ -22,6 +27,11 @@ public struct V2InferRequest: Decodable, Sendable {
             (self.name, self.shape, self.datatype, self.parameters, self.data) = (name, shape, datatype, parameters, data)
         }
     }
+    /// An output the client asks for, e.g. with `parameters.classification` for top-k labels.
+    ///
+    /// ```swift
+    /// let top3 = V2InferRequest.Output(name: "logits", parameters: .init(classification: 3))
+    /// ```
     public struct Output: Decodable, Sendable {
         public var name: String
         public var parameters: Parameters?
@@ -54,6 +64,10 @@ public struct V2InferRequest: Decodable, Sendable {
 }
 
 /// The answer, less the outputs sent as bytes (`V2Result.binary`).
+///
+/// ```swift
+/// let json = try JSONEncoder().encode(result.response)   // {"model_name": ..., "outputs": [...]}
+/// ```
 public struct V2InferResponse: Encodable, Sendable {
     public struct Output: Encodable, Sendable {
         public var name: String
@@ -75,6 +89,10 @@ public struct V2InferResponse: Encodable, Sendable {
 /// A tensor's `data`, flattened in row-major order: the protocol allows it flat or nested as the
 /// shape, numbers (booleans count 0/1) or, for BYTES, strings. Nesting is bounded before
 /// decoding (`BodyReader.decode` refuses JSON nested deeper than 32 levels).
+///
+/// ```swift
+/// let data = try JSONDecoder().decode(V2Data.self, from: Data("[[1, 2], [3, 4]]".utf8))   // .numbers([1, 2, 3, 4])
+/// ```
 public enum V2Data: Codable, Sendable {
     case numbers([Double])
     case floats([Float])

@@ -3,7 +3,12 @@ import ModelEngine
 import ModelRuntime
 
 /// The outputs a V2 request asks for and the response that answers it.
+///
+/// ```swift
+/// let wanted = try V2Output.requests(request, output: "logits", classes: 1000)   // [Request]: classification k, binary or JSON
+/// ```
 public enum V2Output {
+    /// One output to answer: as logits, or as the top `classification` labels; in JSON or as bytes.
     public struct Request: Sendable {
         public var classification: Int?
         public var binary: Bool

@@ -36,6 +36,11 @@ public struct V2Prepared: Sendable {
 
 /// The answer to an inference request: the response, and the bytes of the outputs asked for as
 /// binary (each output's `parameters.binary_data_size` says how many are its), in order.
+///
+/// ```swift
+/// let result = try await prepared.run(on: predictor)
+/// let firstOutputBytes = result.binary.prefix(result.response.outputs[0].parameters?.binary_data_size ?? 0)
+/// ```
 public struct V2Result: Sendable {
     public var response: V2InferResponse
     public var binary: [UInt8]

@@ -2,7 +2,13 @@ import Foundation
 import ModelEngine
 import ModelRuntime
 
-/// Open Inference Protocol tensors: JSON `data` (flat or nested) and the binary tensor extension.
+/// Open Inference Protocol tensors in the binary tensor extension: sizes, little-endian numbers,
+/// and BYTES elements (a 4-byte length, then the bytes).
+///
+/// ```swift
+/// let count = V2Tensor.elementCount([2, 3, 224, 224])            // 301056, or nil on overflow
+/// let values = try V2Tensor.numbers(bytes[...], datatype: "FP32")
+/// ```
 public enum V2Tensor {
     public static let numericTypes: [String: Int] = [
         "BOOL": 1, "UINT8": 1, "UINT16": 2, "UINT32": 4, "UINT64": 8, "INT8": 1, "INT16": 2,
