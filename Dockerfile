@@ -1,11 +1,18 @@
 # syntax=docker/dockerfile:1.7
-# One image: the Swift service and the model it serves.
+# One image: the Swift service and the model it serves, fetched from the model store and verified.
+#
+#   pipeline/build-image s3://store/models/efficientnet-lite0/latest model-server:dev credentials.env
+#
+# resolves the store's newest release, then builds with it pinned (README, "Deploy"). By hand:
 #
 #   docker build --secret id=model-credentials,src=credentials.env \
-#     --build-arg MODEL_MANIFEST=models/resnet/model.json -t model-server .
+#     --build-arg MODEL_MANIFEST=s3://store/models/efficientnet-lite0/latest \
+#     --build-arg MODEL_SHA256=<its artifact sha256> -t model-server .
 #
-# Stages: `build` compiles the binaries; `model` fetches and verifies the artifact with model-fetch
-# (credentials only as a BuildKit secret, never in a layer); `runtime` is what ships.
+# Stages: `build` compiles the binaries; `binaries` is just them (`--output` exports them);
+# `fetcher` is model-fetch with libcurl; `model` fetches and verifies the release (credentials
+# only as a BuildKit secret, never in a layer); `rootfs` gathers the shared libraries model-server
+# loads; `runtime`, FROM scratch, is what ships.
 # ---- build: static-stdlib release binaries in /out -------------------------------------------
 FROM swift:6.3-bookworm AS build
 # Debian package versions are not pinned: bookworm's security updates replace them in the
@@ -20,57 +27,86 @@ COPY Package.swift ./
 RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
-RUN swift build -c release --static-swift-stdlib --product model-server \
- && swift build -c release --static-swift-stdlib --product model-fetch \
- && mkdir -p /out \
- && install -s .build/release/model-server .build/release/model-fetch /out/
+COPY pipeline/build-binaries pipeline/exports.map ./pipeline/
+RUN pipeline/build-binaries /out
 
-# ---- model: the artifact, fetched and verified -----------------------------------------------
-FROM debian:bookworm-slim AS model
-# A manifest whose artifact.source is s3://, an Azure Blob URL, https:// or file://.
-ARG MODEL_MANIFEST=models/efficientnet-lite0/model.json
-# Or a URI and digest directly (the manifest's folder still supplies model.json and labels).
-ARG MODEL_URI=""
-ARG MODEL_SHA256=""
+# ---- binaries: model-server and model-fetch, nothing else ------------------------------------
+FROM scratch AS binaries
+COPY --from=build /out/ /
+
+# ---- fetcher: model-fetch and what it loads (also run on its own to resolve a release) --------
+FROM debian:bookworm-slim AS fetcher
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libcurl4 libxml2 zlib1g \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/model-fetch /usr/local/bin/model-fetch
-COPY models /src/models
-# The secret is an env file (AWS_*, AZURE_STORAGE_*), mounted for this one RUN only.
+USER 65534:65534
+ENTRYPOINT ["/usr/local/bin/model-fetch"]
+
+# ---- model: the release, fetched and verified ------------------------------------------------
+FROM fetcher AS model
+# The release: a store's NAME/latest pointer or a NAME/VERSION/model.json (s3://, an Azure Blob
+# URL, https://), and the artifact digest it must have. The pin makes a rebuild reproducible (it
+# fails if the store has moved on) and is part of this step's cache key, so a new release is
+# never served from a stale cached layer. `model-fetch --manifest URI --resolve` prints both.
+ARG MODEL_MANIFEST=""
+ARG MODEL_SHA256=""
+USER root
+# The secret is an env file (AWS_*, AZURE_STORAGE_*; docker's --env-file format, one NAME=value
+# per line, values taken literally), mounted for this one RUN only.
 RUN --mount=type=secret,id=model-credentials,required=false \
     set -eu; \
-    if [ -f /run/secrets/model-credentials ]; then set -a; . /run/secrets/model-credentials; set +a; fi; \
-    dir="$(dirname "/src/${MODEL_MANIFEST}")"; \
-    mkdir -p /models/model; \
-    if [ -n "${MODEL_URI}" ]; then \
-      model-fetch "${MODEL_URI}" --sha256 "${MODEL_SHA256}" --output /models/model/model.onnx; \
-      cp "${dir}/model.json" "${dir}/labels.txt" /models/model/; \
-    else \
-      model-fetch --manifest "/src/${MODEL_MANIFEST}" --dest /models/model; \
-    fi
+    if [ -z "${MODEL_MANIFEST}" ] || [ -z "${MODEL_SHA256}" ]; then \
+      echo "set --build-arg MODEL_MANIFEST=<store URI> and MODEL_SHA256=<artifact sha256> (pipeline/build-image does)" >&2; exit 2; \
+    fi; \
+    if [ -f /run/secrets/model-credentials ]; then \
+      while IFS= read -r line || [ -n "$line" ]; do case "$line" in ''|'#'*) ;; *) export "$line" ;; esac; done < /run/secrets/model-credentials; \
+    fi; \
+    model-fetch --manifest "${MODEL_MANIFEST}" --expect-sha256 "${MODEL_SHA256}" --dest /models/model
+
+# ---- rootfs: exactly the shared libraries model-server loads, and a passwd entry --------------
+FROM debian:bookworm-slim AS rootfs
+# Runtime libraries only: oneDNN (with libgomp, libOpenCL), libjpeg-turbo, libspng, zlib.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libdnnl2 libgomp1 libturbojpeg0 libspng0 zlib1g \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/model-server /rootfs/usr/local/bin/model-server
+# The binary, what `ldd` lists (the loader at its own path, the rest where the loader looks
+# without an ld.so.cache), each library's Debian copyright file, and a user. No shell, package
+# manager or CA bundle: model-server calls out to nothing, and a shell is what an attacker with
+# code execution would want first. The last line runs the binary inside the result.
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN mkdir -p /rootfs/usr/lib/x86_64-linux-gnu /rootfs/lib64 /rootfs/etc /rootfs/tmp \
+ && chmod 1777 /rootfs/tmp \
+ && ldd /rootfs/usr/local/bin/model-server | awk '$2 == "=>" {print $3}' | while read -r lib; do \
+      cp -L "$lib" /rootfs/usr/lib/x86_64-linux-gnu/; \
+      pkg=$( (dpkg -S "$lib" 2>/dev/null || dpkg -S "$(readlink -f "$lib")") | head -1 | cut -d: -f1); \
+      mkdir -p "/rootfs/usr/share/doc/$pkg"; cp "/usr/share/doc/$pkg/copyright" "/rootfs/usr/share/doc/$pkg/"; \
+    done \
+ && cp -L /lib64/ld-linux-x86-64.so.2 /rootfs/lib64/ \
+ && echo 'model:x:10001:10001:model-server:/nonexistent:/usr/sbin/nologin' > /rootfs/etc/passwd \
+ && echo 'model:x:10001:' > /rootfs/etc/group \
+ && chroot /rootfs /usr/local/bin/model-server --version
 
 # ---- runtime: the service and the model, nothing else -----------------------------------------
-FROM debian:bookworm-slim AS runtime
-ARG MODEL_NAME=efficientnet-lite0
-ARG MODEL_VERSION=1
-ARG MODEL_SHA256=8457d4aa76224f50b1124600d10c018ca042b8f2b6aa0b5e19eecb6e47eaf458
+FROM scratch AS runtime
+# What the model stage fetched, for the labels (pipeline/build-image passes what it resolved).
+ARG MODEL_NAME=""
+ARG MODEL_VERSION=""
+ARG MODEL_SHA256=""
+ARG MODEL_SOURCE=""
 LABEL org.opencontainers.image.title="swift-model-server" \
       org.opencontainers.image.description="An ONNX model behind HTTP: Flask-compatible /score, KServe V1, Open Inference Protocol V2" \
       org.opencontainers.image.version="0.1.0" \
       org.opencontainers.image.licenses="Apache-2.0" \
       ai.model.name="${MODEL_NAME}" \
       ai.model.version="${MODEL_VERSION}" \
-      ai.model.sha256="${MODEL_SHA256}"
-# Runtime libraries only: oneDNN (with libgomp), libjpeg-turbo, libspng, zlib. No libcurl, no compilers.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libdnnl2 libgomp1 libturbojpeg0 libspng0 zlib1g \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin model
-COPY --from=build --chown=root:root /out/model-server /usr/local/bin/model-server
-COPY --from=model --chown=root:root /models /models
+      ai.model.sha256="${MODEL_SHA256}" \
+      ai.model.source="${MODEL_SOURCE}"
+COPY --from=rootfs /rootfs/ /
+COPY --from=model --chown=0:0 /models /models
 # OMP_NUM_THREADS unset: model-server sets it from the cgroup CPU quota (see README).
 ENV MODEL_DIR=/models/model \
     HOST=0.0.0.0 \

@@ -86,7 +86,7 @@ container-test: model test-data ## build the real Dockerfile's image with podman
 # haproxy in front of 3 replicas (rolling restart, SIGKILL, rejoin), then 4x overload; on the
 # release binary (the static one the container test built, when present).
 reliability-test: model test-data ## haproxy in front of 3 replicas (rolling restarts, SIGKILL), overload, the adversarial request classes (HTTP and gRPC)
-	swift build -c release --static-swift-stdlib --scratch-path .build-static --product model-server 2>&1 | tail -1
+	pipeline/build-binaries
 	$(PY) Tests/Reliability/loadbalancer.py --binary .build-static/release/model-server --json .cache/reliability-lb.json
 	$(PY) Tests/Reliability/loadbalancer.py --binary .build-static/release/model-server --haproxy-defaults --json .cache/reliability-lb-defaults.json
 	$(PY) Tests/Reliability/overload.py --binary .build-static/release/model-server --json .cache/reliability-overload.json

@@ -12,10 +12,20 @@ struct ModelFetchCommand: ParsableCommand {
         abstract: "Download a model artifact from S3, Azure Blob, HTTPS or a file, verified by SHA-256.",
         discussion: """
             Examples:
+              model-fetch --manifest s3://store/models/resnet/latest --dest /models/model
+              model-fetch --manifest s3://store/models/resnet/latest --resolve
               model-fetch --manifest models/resnet/model.json --dest /models/resnet
               model-fetch s3://bucket/resnet.onnx --sha256 HEX --output /models/r.onnx
               model-fetch https://ACCOUNT.blob.core.windows.net/models/resnet/ \\
                 --output /models/resnet/
+
+            A manifest in a store (s3://, an Azure Blob URL, https:// or file://) is a
+            release: either a NAME/latest pointer, resolved to the version it names, or a
+            NAME/VERSION/model.json. Every file the manifest names is fetched and verified
+            against its digests (the pointer's digest verifies the manifest); nothing is
+            left behind unless all verify. --resolve prints the release as JSON and
+            fetches nothing; --expect-sha256 fails (exit 5) unless the release's artifact
+            has that digest, before downloading it.
 
             A prefix (a URI ending in /) must hold a SHA256SUMS object in sha256sum's
             format ("<hex>  <name>" per line; at most 1 MiB and 10,000 files). Every
@@ -38,10 +48,19 @@ struct ModelFetchCommand: ParsableCommand {
 
     @Argument(help: "s3://, https:// or file:// URI; a trailing / fetches every object under the prefix.")
     var uri: String?
-    @Option(help: "A model manifest (model.json): fetch its artifact.source and verify artifact.sha256.")
+    @Option(
+        help: """
+            A model manifest: in a store (s3://…/NAME/latest, …/NAME/VERSION/model.json), fetch the files it names; \
+            a local model.json: fetch its artifact.source.
+            """
+    )
     var manifest: String?
-    @Option(help: "With --manifest: the folder to fetch into (default: the manifest's folder).")
+    @Option(help: "With --manifest: the folder to fetch into (default for a local manifest: its folder).")
     var dest: String?
+    @Option(help: "With a store manifest: the artifact's expected SHA-256 (a pin); fails if the store now holds another.")
+    var expectSha256: String?
+    @Flag(help: "With a store manifest: print the release it resolves to as JSON, fetch nothing.")
+    var resolve = false
     @Option(help: "Expected SHA-256 of the object (hex).")
     var sha256: String?
     @Option(help: "Output file (or folder, for a prefix).")
@@ -53,8 +72,19 @@ struct ModelFetchCommand: ParsableCommand {
     @Flag(help: "UNSAFE: fetch a prefix that has no SHA256SUMS, without verifying its objects (prints a warning).")
     var allowUnverifiedPrefix = false
 
+    /// A manifest given as a URI is in a store; a path is a local model.json.
+    var storeManifest: String? { manifest.flatMap { $0.contains("://") ? $0 : nil } }
+
     func validate() throws {
         if manifest == nil && uri == nil { throw ValidationError("give a URI or --manifest") }
+        if manifest != nil && uri != nil { throw ValidationError("give a URI or --manifest, not both") }
+        if (resolve || expectSha256 != nil) && storeManifest == nil {
+            throw ValidationError("--resolve and --expect-sha256 apply to a manifest in a store (a URI)")
+        }
+        if storeManifest != nil && !resolve && dest == nil { throw ValidationError("--dest is required with a manifest in a store") }
+        if let pin = expectSha256, pin.count != 64 || !pin.allSatisfy(\.isHexDigit) {
+            throw ValidationError("--expect-sha256 must be 64 hex digits")
+        }
         if let uri, !uri.hasSuffix("/"), output == nil { throw ValidationError("--output is required with a URI") }
         if let uri, !uri.hasSuffix("/"), sha256 == nil {
             throw ValidationError("--sha256 is required: an artifact is never accepted unverified")
@@ -68,7 +98,15 @@ struct ModelFetchCommand: ParsableCommand {
     func run() throws {
         let fetcher = Fetcher(environment: ProcessInfo.processInfo.environment, progress: DownloadProgress(quiet: quiet))
         do {
-            if let manifest {
+            if let store = storeManifest, resolve {
+                let release = try fetcher.resolve(manifest: store, expecting: expectSha256)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(release), as: UTF8.self))
+            } else if let store = storeManifest, let dest {
+                let release = try fetcher.fetchRelease(manifest: store, into: URL(fileURLWithPath: dest), expecting: expectSha256)
+                print("release \(release.name) \(release.version): sha256 \(release.sha256), manifest \(release.manifest) (sha256 \(release.manifestSHA256)) in \(dest)")
+            } else if let manifest {
                 _ = try fetcher.fetch(manifest: URL(fileURLWithPath: manifest), destination: dest.map { URL(fileURLWithPath: $0) })
             } else if let uri, uri.hasSuffix("/") {
                 let dir = URL(fileURLWithPath: output ?? ".")

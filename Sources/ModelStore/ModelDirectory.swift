@@ -5,7 +5,7 @@ import Foundation
 ///
 /// ```swift
 /// let dir = try ModelDirectory(URL(fileURLWithPath: "/models/efficientnet-lite0"))
-/// try dir.verify()                // the artifact's SHA-256 matches the manifest
+/// try dir.verify()                // the artifact's (and labels') SHA-256 match the manifest
 /// print(dir.labels[967])          // "n07920052 espresso"
 /// ```
 public struct ModelDirectory: Sendable {
@@ -30,14 +30,19 @@ public struct ModelDirectory: Sendable {
         }
     }
 
-    /// Throws unless the artifact exists and its SHA-256 equals the manifest's.
+    /// Throws unless the artifact exists and its SHA-256 equals the manifest's, and (when the
+    /// manifest gives `labels_sha256`) the labels file's does too.
     public func verify() throws {
         guard FileManager.default.fileExists(atPath: artifactURL.path) else {
             throw ModelStoreError.missing("artifact \(artifactURL.path) (build or fetch it first)")
         }
-        let actual = try SHA256File.digest(of: artifactURL)
-        guard actual == manifest.artifact.sha256.lowercased() else {
-            throw ModelStoreError.checksumMismatch(file: artifactURL.path, expected: manifest.artifact.sha256, actual: actual)
+        var checks = [(artifactURL, manifest.artifact.sha256)]
+        if let file = manifest.labels, let digest = manifest.labelsSHA256 { checks.append((url.appendingPathComponent(file), digest)) }
+        for (file, expected) in checks {
+            let actual = try SHA256File.digest(of: file)
+            guard actual == expected.lowercased() else {
+                throw ModelStoreError.checksumMismatch(file: file.path, expected: expected.lowercased(), actual: actual)
+            }
         }
     }
 }

@@ -12,7 +12,8 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         public var file: String
         /// Lower-case hex SHA-256 of the file.
         public var sha256: String
-        /// Where a pipeline fetches it from (`s3://`, `https://`, `file://`, or `build://` for a local build).
+        /// Where `model-fetch --manifest model.json` fetches it from (`s3://`, `https://`, `file://`,
+        /// or `build://` for a local build). Absent in a store's manifest: the file sits beside it.
         public var source: String?
     }
 
@@ -51,22 +52,39 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     public var output: TensorInfo
     /// Labels file (one class per line, in index order), relative to the model directory.
     public var labels: String?
+    /// Lower-case hex SHA-256 of the labels file; a store's manifest always has it.
+    public var labelsSHA256: String?
     public var preprocessing: Preprocessing?
     public var postprocessing: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, version, format, description, artifact, input, output, labels, preprocessing, postprocessing
+        case labelsSHA256 = "labels_sha256"
+    }
 
     public init(contentsOf url: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw ModelStoreError.missing("manifest \(url.path)")
         }
+        try self.init(data: data, origin: url.path)
+    }
+
+    /// Parses and checks a manifest's bytes; `origin` names it in errors (a path or a URI).
+    public init(data: Data, origin: String) throws {
         do { self = try JSONDecoder().decode(ModelManifest.self, from: data) } catch {
-            throw ModelStoreError.invalidManifest("\(url.path): \(error)")
+            throw ModelStoreError.invalidManifest("\(origin): \(error)")
         }
-        guard artifact.sha256.count == 64, artifact.sha256.allSatisfy(\.isHexDigit) else {
-            throw ModelStoreError.invalidManifest("\(url.path): artifact.sha256 must be 64 hex digits")
+        for (field, digest) in [("artifact.sha256", artifact.sha256), ("labels_sha256", labelsSHA256)] {
+            if let digest, digest.count != 64 || !digest.allSatisfy(\.isHexDigit) {
+                throw ModelStoreError.invalidManifest("\(origin): \(field) must be 64 hex digits")
+            }
         }
-        guard !artifact.file.contains("/"), !artifact.file.hasPrefix(".") else {
-            throw ModelStoreError.invalidManifest("\(url.path): artifact.file must be a plain file name")
+        // Both are joined to a folder (on disk, or in a store): a path could name a file outside it.
+        for (field, file) in [("artifact.file", artifact.file), ("labels", labels)] {
+            if let file, file.isEmpty || file.contains("/") || file.hasPrefix(".") {
+                throw ModelStoreError.invalidManifest("\(origin): \(field) must be a plain file name")
+            }
         }
     }
 }

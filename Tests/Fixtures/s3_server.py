@@ -53,6 +53,13 @@ def start_authenticated_s3(user, policy, fill):
     """Starts moto on a free loopback port; creates (through moto's IAM) `user` with `policy` and an
     access key; calls `fill(s3_client)` to upload objects; then enforces authentication.
     Returns (server, endpoint, access key). Also used by bench/fetch.py."""
+    server, endpoint, keys = start_authenticated_s3_users({user: policy}, fill)
+    return server, endpoint, keys[user]
+
+
+def start_authenticated_s3_users(users, fill):
+    """start_authenticated_s3 for several IAM users: `users` is {user name: policy}.
+    Returns (server, endpoint, {user name: access key}). Used by Tests/Pipeline/stores.py."""
     import logging
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request in logs
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -61,12 +68,14 @@ def start_authenticated_s3(user, policy, fill):
     endpoint = f"http://{host}:{port}"
     admin = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="admin", aws_secret_access_key="admin")
     iam = boto3.client("iam", **admin)
-    iam.create_user(UserName=user)
-    iam.put_user_policy(UserName=user, PolicyName="policy", PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName=user)["AccessKey"]
+    keys = {}
+    for user, policy in users.items():
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="policy", PolicyDocument=json.dumps(policy))
+        keys[user] = iam.create_access_key(UserName=user)["AccessKey"]
     fill(boto3.client("s3", **admin))
     requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0").raise_for_status()
-    return server, endpoint, key
+    return server, endpoint, keys
 
 
 def main():

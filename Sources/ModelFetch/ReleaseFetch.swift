@@ -1,0 +1,191 @@
+import Crypto
+import Foundation
+import ModelStore
+
+/// A model version in a store, as the store's `latest` pointer (or a version's `model.json`)
+/// names it.
+///
+/// The store layout (written by `pipeline/publish.py`):
+///
+///     PREFIX/NAME/VERSION/model.json     the manifest: artifact.sha256, labels_sha256
+///     PREFIX/NAME/VERSION/model.onnx     the artifact it names
+///     PREFIX/NAME/VERSION/labels.txt     its labels
+///     PREFIX/NAME/latest                 {"name", "version", "manifest_sha256"}, moved last
+///
+/// Each link is verified by a digest the one before it holds: pointer → manifest → files.
+///
+/// ```swift
+/// let release = try fetcher.resolve(manifest: "s3://store/models/resnet/latest")
+/// print(release.version, release.sha256)
+/// ```
+public struct Release: Codable, Sendable, Equatable {
+    public var name: String
+    public var version: String
+    /// The artifact's SHA-256 (the manifest's `artifact.sha256`): what a build pins.
+    public var sha256: String
+    /// SHA-256 of the version's `model.json`.
+    public var manifestSHA256: String
+    /// Where that `model.json` is (credentials removed).
+    public var manifest: String
+
+    enum CodingKeys: String, CodingKey {
+        case name, version, sha256, manifest
+        case manifestSHA256 = "manifest_sha256"
+    }
+}
+
+/// The `latest` object: which version is current, and the digest of its manifest.
+struct ReleasePointer: Codable {
+    var name: String
+    var version: String
+    var manifestSHA256: String
+
+    enum CodingKeys: String, CodingKey {
+        case name, version
+        case manifestSHA256 = "manifest_sha256"
+    }
+
+    /// Most bytes a pointer may have; it is a few lines of JSON.
+    static let maxBytes = 64 << 10
+}
+
+extension Fetcher {
+    /// Most bytes a store's `model.json` may have.
+    static let maxManifestBytes = 1 << 20
+
+    /// Reads the pointer (or manifest) at `uri` and the manifest it names, verified, without
+    /// fetching the files. `expecting`: the artifact digest the caller pinned; a store whose
+    /// current version has another one fails with `.integrity` before anything is downloaded.
+    public func resolve(manifest uri: String, expecting pin: String? = nil) throws -> Release {
+        let source = try Source(uri: uri, environment: environment)
+        do {
+            return try resolve(source, pin: pin).release
+        } catch let e as FetchError {
+            throw FetchError.redacted(e, secrets: Self.secrets(of: source))
+        }
+    }
+
+    /// Fetches the release `uri` names into `directory`: every file its manifest names, each
+    /// verified against the manifest's digests, staged, and moved into place only when all are
+    /// verified (`model.json` last), so a failure leaves no file behind.
+    public func fetchRelease(manifest uri: String, into directory: URL, expecting pin: String? = nil) throws -> Release {
+        let source = try Source(uri: uri, environment: environment)
+        do {
+            let (release, manifest, manifestSource, manifestData) = try resolve(source, pin: pin)
+            var files = [(manifest.artifact.file, manifest.artifact.sha256)]
+            if let labels = manifest.labels, let digest = manifest.labelsSHA256 { files.append((labels, digest)) }
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let staging = directory.appendingPathComponent(".release.partial-\(getpid())")
+            try? FileManager.default.removeItem(at: staging)
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: staging) }
+            for (file, digest) in files {
+                _ = try fetch(
+                    sibling(of: manifestSource, file),
+                    sha256: digest,
+                    to: staging.appendingPathComponent(file),
+                    reportAs: directory.appendingPathComponent(file)
+                )
+            }
+            try manifestData.write(to: staging.appendingPathComponent("model.json"))
+            for file in files.map(\.0) + ["model.json"] {
+                let target = directory.appendingPathComponent(file)
+                guard rename(staging.appendingPathComponent(file).path, target.path) == 0 else {
+                    throw FetchError.transfer("cannot move into place at \(target.path): \(String(cString: strerror(errno)))")
+                }
+            }
+            return release
+        } catch let e as FetchError {
+            throw FetchError.redacted(e, secrets: Self.secrets(of: source))
+        }
+    }
+
+    private func resolve(_ source: Source, pin: String?) throws -> (
+        release: Release, manifest: ModelManifest, source: Source, data: Data
+    ) {
+        var manifestSource = source
+        var pointer: ReleasePointer?
+        if !Self.path(of: source).hasSuffix(".json") {
+            let data = try readSmall(source, limit: ReleasePointer.maxBytes)
+            guard let p = try? JSONDecoder().decode(ReleasePointer.self, from: data) else {
+                throw FetchError.integrity(
+                    "\(source.display) is not a release pointer ({\"name\", \"version\", \"manifest_sha256\"}); give a version's model.json instead"
+                )
+            }
+            for (field, value) in [("name", p.name), ("version", p.version)] where !Self.isPathSegment(value) {
+                throw FetchError.integrity("\(source.display): \(field) '\(value.prefix(64))' is not a plain name ([A-Za-z0-9._-], at most 64)")
+            }
+            guard Self.isDigest(p.manifestSHA256) else { throw FetchError.integrity("\(source.display): manifest_sha256 must be 64 hex digits") }
+            manifestSource = sibling(of: source, "\(p.version)/model.json")
+            pointer = p
+        }
+        let data = try readSmall(manifestSource, limit: Self.maxManifestBytes)
+        let digest = SHA256File.hex(SHA256.hash(data: data))
+        if let pointer, digest != pointer.manifestSHA256.lowercased() {
+            throw FetchError.checksumMismatch(file: manifestSource.display, expected: pointer.manifestSHA256.lowercased(), actual: digest)
+        }
+        let manifest: ModelManifest
+        do { manifest = try ModelManifest(data: data, origin: manifestSource.display) } catch { throw FetchError.integrity("\(error)") }
+        if let pointer, pointer.name != manifest.name || pointer.version != manifest.version {
+            throw FetchError.integrity(
+                "\(source.display) names \(pointer.name) \(pointer.version), but its manifest is \(manifest.name) \(manifest.version)"
+            )
+        }
+        if manifest.labels != nil && manifest.labelsSHA256 == nil {
+            throw FetchError.integrity("\(manifestSource.display) names labels without labels_sha256, so they cannot be verified")
+        }
+        let release = Release(
+            name: manifest.name,
+            version: manifest.version,
+            sha256: manifest.artifact.sha256.lowercased(),
+            manifestSHA256: digest,
+            manifest: manifestSource.display
+        )
+        if let pin, pin.lowercased() != release.sha256 {
+            throw FetchError.integrity(
+                "the build pins model sha256 \(pin.lowercased()), but \(source.display) is now \(release.name) \(release.version) "
+                    + "with sha256 \(release.sha256): the store changed since the pin"
+            )
+        }
+        return (release, manifest, manifestSource, data)
+    }
+
+    /// `path` resolved against the folder holding `source` (`.../NAME/latest` + `2/model.json`).
+    func sibling(of source: Source, _ path: String) -> Source {
+        func folder(_ key: String) -> String { key.lastIndex(of: "/").map { String(key[...$0]) } ?? "" }
+        switch source {
+        case .s3(var l):
+            l.key = folder(l.key) + path
+            return .s3(l)
+        case .azure(var l):
+            l.blob = folder(l.blob) + path
+            return .azure(l)
+        case .file(let p):
+            return .file(path: folder(p) + path)
+        case .http(let url, let headers):
+            let resolved = URL(string: url).flatMap { URL(string: path, relativeTo: $0)?.absoluteString } ?? url
+            return .http(url: resolved, headers: headers)
+        }
+    }
+
+    /// The object's key or path, without any query.
+    static func path(of source: Source) -> String {
+        switch source {
+        case .s3(let l): l.key
+        case .azure(let l): l.blob
+        case .file(let p): p
+        case .http(let url, _): URL(string: url)?.path ?? url
+        }
+    }
+
+    /// A name or version as the store layout allows it: `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`, so it
+    /// can never climb out of its folder.
+    static func isPathSegment(_ s: String) -> Bool {
+        func alnum(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) }
+        let bytes = Array(s.utf8)
+        guard (1...64).contains(bytes.count), alnum(bytes[0]) else { return false }
+        return bytes.allSatisfy { alnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
+    static func isDigest(_ s: String) -> Bool { s.utf8.count == 64 && s.allSatisfy(\.isHexDigit) }
+}

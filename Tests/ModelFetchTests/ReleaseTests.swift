@@ -1,0 +1,175 @@
+import Crypto
+import Foundation
+import ModelStore
+import Testing
+
+@testable import ModelFetch
+
+/// A store laid out as `pipeline/publish.py` writes one (`NAME/VERSION/{model.json, model.onnx,
+/// labels.txt}` and `NAME/latest`), in a folder reached through `file://`: the resolution and
+/// verification logic is the same for every transport (`make pipeline` runs it against S3 and
+/// Azure Blob).
+struct FolderStore {
+    let root = Fixtures.scratch()
+
+    func uri(_ path: String) -> String { "file://\(root.path)/\(path)" }
+    func url(_ path: String) -> URL { root.appendingPathComponent(path) }
+
+    static func sha(_ data: Data) -> String { SHA256File.hex(SHA256.hash(data: data)) }
+
+    /// Publishes `model` and `labels` as NAME/VERSION; `edit` changes the manifest before it is written.
+    @discardableResult
+    func publish(
+        _ name: String = "tiny", version: String, model: Data, labels: Data = Data("cat\ndog\n".utf8), movesLatest: Bool = true,
+        edit: (inout [String: Any]) -> Void = { _ in }
+    ) throws -> Data {
+        let folder = url("\(name)/\(version)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try model.write(to: folder.appendingPathComponent("model.onnx"))
+        try labels.write(to: folder.appendingPathComponent("labels.txt"))
+        var manifest: [String: Any] = [
+            "name": name, "version": version, "format": "onnx",
+            "artifact": ["file": "model.onnx", "sha256": Self.sha(model)],
+            "input": ["name": "x", "shape": [-1, 2], "datatype": "FP32"],
+            "output": ["name": "y", "shape": [-1, 2], "datatype": "FP32"],
+            "labels": "labels.txt", "labels_sha256": Self.sha(labels),
+        ]
+        edit(&manifest)
+        let data = try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys])
+        try data.write(to: folder.appendingPathComponent("model.json"))
+        if movesLatest { try pointer(name, ["name": name, "version": version, "manifest_sha256": Self.sha(data)]) }
+        return data
+    }
+
+    func pointer(_ name: String, _ object: [String: String]) throws {
+        try JSONSerialization.data(withJSONObject: object).write(to: url("\(name)/latest"))
+    }
+}
+
+@Suite("Releases: a store's latest pointer, its manifest, its files")
+struct ReleaseTests {
+    let v1 = Data("model version one".utf8)
+    let v2 = Data("model version two".utf8)
+    let fetcher = quietFetcher([:])
+
+    func files(in dir: URL) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted() }
+
+    @Test func latestResolvesToTheVersionItNamesAndEveryFileIsVerified() throws {
+        let store = FolderStore()
+        try store.publish(version: "1", model: v1)
+        let manifest = try store.publish(version: "2", model: v2)
+        let release = try fetcher.resolve(manifest: store.uri("tiny/latest"))
+        #expect(release.version == "2" && release.sha256 == FolderStore.sha(v2))
+        #expect(release.manifestSHA256 == FolderStore.sha(manifest) && release.manifest == store.uri("tiny/2/model.json"))
+
+        let dest = Fixtures.scratch().appendingPathComponent("model")
+        #expect(try fetcher.fetchRelease(manifest: store.uri("tiny/latest"), into: dest) == release)
+        #expect(files(in: dest) == ["labels.txt", "model.json", "model.onnx"])
+        #expect(try Data(contentsOf: dest.appendingPathComponent("model.onnx")) == v2)
+        try ModelDirectory(dest).verify()  // labels_sha256 included
+    }
+
+    @Test func aVersionsManifestCanBeNamedDirectly() throws {
+        let store = FolderStore()
+        try store.publish(version: "1", model: v1)
+        try store.publish(version: "2", model: v2)
+        let release = try fetcher.resolve(manifest: store.uri("tiny/1/model.json"))
+        #expect(release.version == "1" && release.sha256 == FolderStore.sha(v1))
+    }
+
+    @Test func aPinFailsOnceTheStoreHasMovedOnBeforeAnythingIsDownloaded() throws {
+        let store = FolderStore()
+        try store.publish(version: "1", model: v1)
+        #expect(try fetcher.resolve(manifest: store.uri("tiny/latest"), expecting: FolderStore.sha(v1)).version == "1")
+        try store.publish(version: "2", model: v2)
+        let dest = Fixtures.scratch().appendingPathComponent("model")
+        do {
+            _ = try fetcher.fetchRelease(manifest: store.uri("tiny/latest"), into: dest, expecting: FolderStore.sha(v1))
+            Issue.record("a moved store passed the pin")
+        } catch let e as FetchError {
+            #expect(e.exitCode == 5 && "\(e)".contains("the store changed since the pin") && "\(e)".contains(FolderStore.sha(v2)))
+        }
+        #expect(files(in: dest).isEmpty)
+    }
+
+    @Test func aTamperedArtifactOrLabelsFileFailsAndLeavesNothing() throws {
+        for file in ["model.onnx", "labels.txt"] {
+            let store = FolderStore()
+            try store.publish(version: "1", model: v1)
+            try Data("swapped".utf8).write(to: store.url("tiny/1/\(file)"))
+            let dest = Fixtures.scratch().appendingPathComponent("model")
+            #expect(throws: FetchError.self, "\(file)") { try fetcher.fetchRelease(manifest: store.uri("tiny/latest"), into: dest) }
+            #expect(files(in: dest).isEmpty, "\(file)")
+        }
+    }
+
+    @Test func aManifestEditedAfterPublishingFailsThePointersDigest() throws {
+        let store = FolderStore()
+        try store.publish(version: "1", model: v1)
+        // An attacker who can write model.onnx and model.json but not `latest` (or a torn upload).
+        try Data("evil".utf8).write(to: store.url("tiny/1/model.onnx"))
+        try store.publish(version: "1", model: Data("evil".utf8), movesLatest: false)
+        do {
+            _ = try fetcher.resolve(manifest: store.uri("tiny/latest"))
+            Issue.record("an edited manifest was accepted")
+        } catch FetchError.checksumMismatch(let file, _, _) {
+            #expect(file.hasSuffix("tiny/1/model.json"))
+        }
+    }
+
+    @Test func hostilePointersAndManifestsAreRefused() throws {
+        let store = FolderStore()
+        let manifest = try store.publish(version: "1", model: v1)
+        let digest = FolderStore.sha(manifest)
+        let cases: [(String, () throws -> Void)] = [
+            ("a version that climbs", { try store.pointer("tiny", ["name": "tiny", "version": "../1", "manifest_sha256": digest]) }),
+            ("a version with a slash", { try store.pointer("tiny", ["name": "tiny", "version": "1/x", "manifest_sha256": digest]) }),
+            ("a 65-character version", { try store.pointer("tiny", ["name": "tiny", "version": String(repeating: "1", count: 65), "manifest_sha256": digest]) }),
+            ("another model's name", { try store.pointer("tiny", ["name": "other", "version": "1", "manifest_sha256": digest]) }),
+            ("a digest that is not one", { try store.pointer("tiny", ["name": "tiny", "version": "1", "manifest_sha256": "abc"]) }),
+            ("not JSON", { try Data("1\n".utf8).write(to: store.url("tiny/latest")) }),
+            ("a pointer over 64 KiB", { try Data(repeating: 0x20, count: 70_000).write(to: store.url("tiny/latest")) }),
+            ("labels outside the folder", { try store.publish(version: "1", model: self.v1) { $0["labels"] = "../../secret" } }),
+            ("an artifact outside the folder", {
+                try store.publish(version: "1", model: self.v1) { $0["artifact"] = ["file": "../x.onnx", "sha256": FolderStore.sha(self.v1)] }
+            }),
+            ("labels without a digest", { try store.publish(version: "1", model: self.v1) { $0["labels_sha256"] = nil } }),
+            ("a manifest over 1 MiB", {
+                try store.publish(version: "1", model: self.v1) { $0["description"] = String(repeating: "x", count: 1 << 20) }
+            }),
+        ]
+        for (name, make) in cases {
+            try make()
+            let dest = Fixtures.scratch().appendingPathComponent("model")
+            do {
+                _ = try fetcher.fetchRelease(manifest: store.uri("tiny/latest"), into: dest)
+                Issue.record("\(name): accepted")
+            } catch let e as FetchError {
+                #expect(e.exitCode == 5, "\(name): \(e)")
+            }
+            #expect(files(in: dest).isEmpty, "\(name)")
+            try store.publish(version: "1", model: v1)  // back to a good store for the next case
+        }
+    }
+
+    @Test func theCommandResolvesPinsAndFetches() throws {
+        let store = FolderStore()
+        try store.publish(version: "1", model: v1)
+        try store.publish(version: "2", model: v2)
+        let commands = CommandTests()
+        let resolved = try commands.run(["--manifest", store.uri("tiny/latest"), "--resolve"], env: [:])
+        #expect(resolved.status == 0, "\(resolved.output)")
+        let json = try JSONDecoder().decode(Release.self, from: Data(resolved.output.utf8))
+        #expect(json.version == "2" && json.sha256 == FolderStore.sha(v2))
+
+        let dest = Fixtures.scratch().appendingPathComponent("model")
+        let pinned = try commands.run(["--manifest", store.uri("tiny/latest"), "--dest", dest.path, "--expect-sha256", FolderStore.sha(v1)], env: [:])
+        #expect(pinned.status == 5 && pinned.output.contains("the store changed since the pin"), "\(pinned.output)")
+        let fetched = try commands.run(["--manifest", store.uri("tiny/latest"), "--dest", dest.path, "--expect-sha256", FolderStore.sha(v2)], env: [:])
+        #expect(fetched.status == 0 && fetched.output.contains("release tiny 2: sha256 \(FolderStore.sha(v2))"), "\(fetched.output)")
+        #expect(files(in: dest) == ["labels.txt", "model.json", "model.onnx"])
+
+        let usage = try commands.run(["--manifest", store.uri("tiny/latest")], env: [:])
+        #expect(usage.status == 64 || usage.status == 2, "\(usage.output)")  // ArgumentParser's validation exit
+    }
+}
