@@ -34,14 +34,13 @@ RUN pipeline/build-binaries /out
 FROM scratch AS binaries
 COPY --from=build /out/ /
 
-# ---- fetcher: model-fetch and what it loads (also run on its own to resolve a release) --------
+# ---- fetcher: model-fetch and what it loads (pipeline/build-image runs it to resolve) ---------
 FROM debian:bookworm-slim AS fetcher
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libcurl4 libxml2 zlib1g \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/model-fetch /usr/local/bin/model-fetch
-USER 65534:65534
 ENTRYPOINT ["/usr/local/bin/model-fetch"]
 
 # ---- model: the release, fetched and verified ------------------------------------------------
@@ -52,9 +51,9 @@ FROM fetcher AS model
 # never served from a stale cached layer. `model-fetch --manifest URI --resolve` prints both.
 ARG MODEL_MANIFEST=""
 ARG MODEL_SHA256=""
-USER root
 # The secret is an env file (AWS_*, AZURE_STORAGE_*; docker's --env-file format, one NAME=value
-# per line, values taken literally), mounted for this one RUN only.
+# per line, values taken literally: `export "$line"`), mounted for this one RUN only.
+# hadolint ignore=SC2163
 RUN --mount=type=secret,id=model-credentials,required=false \
     set -eu; \
     if [ -z "${MODEL_MANIFEST}" ] || [ -z "${MODEL_SHA256}" ]; then \
@@ -76,7 +75,8 @@ COPY --from=build /out/model-server /rootfs/usr/local/bin/model-server
 # The binary, what `ldd` lists (the loader at its own path, the rest where the loader looks
 # without an ld.so.cache), each library's Debian copyright file, and a user. No shell, package
 # manager or CA bundle: model-server calls out to nothing, and a shell is what an attacker with
-# code execution would want first. The last line runs the binary inside the result.
+# code execution would want first. The last line has the loader resolve the binary inside the
+# result (trace mode: it lists what it loads and stops before main).
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN mkdir -p /rootfs/usr/lib/x86_64-linux-gnu /rootfs/lib64 /rootfs/etc /rootfs/tmp \
  && chmod 1777 /rootfs/tmp \
@@ -88,7 +88,8 @@ RUN mkdir -p /rootfs/usr/lib/x86_64-linux-gnu /rootfs/lib64 /rootfs/etc /rootfs/
  && cp -L /lib64/ld-linux-x86-64.so.2 /rootfs/lib64/ \
  && echo 'model:x:10001:10001:model-server:/nonexistent:/usr/sbin/nologin' > /rootfs/etc/passwd \
  && echo 'model:x:10001:' > /rootfs/etc/group \
- && chroot /rootfs /usr/local/bin/model-server --version
+ && LD_TRACE_LOADED_OBJECTS=1 chroot /rootfs /usr/local/bin/model-server > /tmp/loaded \
+ && if grep 'not found' /tmp/loaded; then exit 1; fi
 
 # ---- runtime: the service and the model, nothing else -----------------------------------------
 FROM scratch AS runtime

@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 MODEL_DIR := models/efficientnet-lite0
 PORT ?= 8080
 
-.PHONY: help setup apt venv model check-model test-data build release check test run conformance-report proto grpc-proto bench-engine clean lint-venv validate container-test reliability-test fuzz bench-smoke
+.PHONY: help setup apt venv model check-model test-data build release check test run conformance-report proto grpc-proto bench-engine clean lint-venv validate pipeline publish reliability-test fuzz bench-smoke
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -79,12 +79,21 @@ $(LINT_VENV)/.installed: k8s/requirements.txt
 validate: lint-venv ## lint the Kubernetes manifests, the Dockerfile and the pipelines
 	bash k8s/validate.sh
 
-# Builds the real Dockerfile's runtime stage with podman and checks the running container.
-container-test: model test-data ## build the real Dockerfile's image with podman and check the running container
-	bash Tests/Container/run.sh
+# The cloud pipeline rehearsed: S3 (moto) and Azure Blob stores, publish, the real Dockerfile built
+# with podman from each store's latest (credentials as a build secret), the image checked and run,
+# the overlays rendered with its digest, a second version picked up, a stale pin and a tampered
+# store refused (Tests/Pipeline/rehearse.py says how each maps to azure-pipelines.yml).
+pipeline: model test-data lint-venv ## rehearse the cloud pipeline: stores, publish, podman build of the real Dockerfile from the store, run, manifests
+	$(PY) Tests/Pipeline/rehearse.py
+
+# A data scientist's step: a model folder (model.json, the artifact, labels) into a store as a new
+# immutable version, then NAME/latest moved to it. Credentials from the environment (AWS_*, AZURE_STORAGE_*).
+publish: venv ## publish MODEL_DIR to a store: make publish STORE=s3://bucket/models [VERSION=2] [MODEL_DIR=...]
+	@[ -n "$(STORE)" ] || { echo "usage: make publish STORE=s3://BUCKET/PREFIX or https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX [VERSION=...] [MODEL_DIR=...]"; exit 2; }
+	$(PY) pipeline/publish.py --store "$(STORE)" --model-dir "$(MODEL_DIR)" $(if $(VERSION),--version "$(VERSION)")
 
 # haproxy in front of 3 replicas (rolling restart, SIGKILL, rejoin), then 4x overload; on the
-# release binary (the static one the container test built, when present).
+# release binary the image ships (pipeline/build-binaries).
 reliability-test: model test-data ## haproxy in front of 3 replicas (rolling restarts, SIGKILL), overload, the adversarial request classes (HTTP and gRPC)
 	pipeline/build-binaries
 	$(PY) Tests/Reliability/loadbalancer.py --binary .build-static/release/model-server --json .cache/reliability-lb.json
@@ -101,7 +110,7 @@ bench-smoke: model test-data ## a few seconds of each benchmark, to keep them fr
 	bench/run --smoke
 	bench/protocols --smoke
 
-test: setup check-model test-data validate container-test reliability-test fuzz bench-smoke ## everything CI runs: setup, check-model, test-data, validate, container-test, reliability-test, fuzz, bench-smoke, then the whole Swift test suite
+test: setup check-model test-data validate pipeline reliability-test fuzz bench-smoke ## everything CI runs: setup, check-model, test-data, validate, pipeline, reliability-test, fuzz, bench-smoke, then the whole Swift test suite
 	swift build --build-tests
 	swift test --skip-build
 
