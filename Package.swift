@@ -142,6 +142,13 @@ let package = Package(
         // Paths to the demo model, test data and binaries, shared by the test targets,
         // and TinyModel: a model folder and a stand-in engine for in-process tests without fixtures.
         .target(name: "TestSupport", dependencies: ["ModelRuntime", "ModelEngine"], path: "Tests/TestSupport"),
+        // TinyModel behind a whole ModelServer, for the in-process REST and gRPC tests (kept out
+        // of TestSupport so the engine and fetch tests do not link the HTTP stack).
+        .target(
+            name: "ServerTestSupport",
+            dependencies: ["ModelServer", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/ServerTestSupport"
+        ),
         .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine"]),
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "ImagePipeline", "ModelStore", "TestSupport"]),
         .testTarget(name: "ImagePipelineTests", dependencies: ["ImagePipeline"]),
@@ -150,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "ModelServerTests",
             dependencies: [
-                "ModelServer", "ModelRuntime", "ModelEngine", "TestSupport",
+                "ModelServer", "ModelRuntime", "ModelEngine", "TestSupport", "ServerTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -161,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "ModelGRPCTests",
             dependencies: [
-                "ModelGRPC", "ModelServer", "TestSupport",
+                "ModelGRPC", "ModelServer", "TestSupport", "ServerTestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -52,11 +52,17 @@ struct KServeV1Routes {
             try predictor.limits.checkRows(instances.count, "instances")
             var images: [[UInt8]] = []
             var values: [Float] = []
+            // Rows are checked above, so this is at most MAX_ROWS times the model's fixed input.
+            let per = V2Tensor.elementCount(shape)
+            if let per, case .tensor = instances[0] {
+                let (total, overflow) = per.multipliedReportingOverflow(by: instances.count)
+                if !overflow { values.reserveCapacity(total) }
+            }
             for (i, instance) in instances.enumerated() {
                 switch instance {
                 case .image(let b64): images.append(try Base64Image.decode(b64, path: "instances[\(i)].b64"))
                 case .tensor(let data):
-                    guard let per = V2Tensor.elementCount(shape) else { throw PredictionError.invalid("the model's input shape \(shape) is not fixed") }
+                    guard let per else { throw PredictionError.invalid("the model's input shape \(shape) is not fixed") }
                     guard case .numbers(let flat) = data, flat.count == per else {
                         throw PredictionError.invalid("instances[\(i)] must hold \(per) numbers, the model's input \(shape)")
                     }

@@ -1,7 +1,7 @@
 import Foundation
 import GRPCCore
-import Logging
 import ModelServer
+import ServerTestSupport
 import TestSupport
 import Testing
 
@@ -21,15 +21,7 @@ struct InferenceServiceTests {
         load: Bool = true,
         _ body: (InProcessInference) async throws -> Void
     ) async throws {
-        var config = ServerConfiguration()
-        config.modelDirectory = TinyModel.directory
-        config.skipVerify = true
-        configure(&config)
-        var logger = Logger(label: "grpc-test")
-        logger.logLevel = .warning
-        let server = ModelServer(configuration: config, logger: logger, engine: { _ in ChannelMeans() })
-        if load { await server.host.load() }
-        try await body(InProcessInference(server: server))
+        try await body(InProcessInference(server: await TinyServer.make(configure: configure, load: load)))
     }
 
     func request(_ datatype: String = "FP32", shape: [Int64] = [2, 3, 8, 8], _ fill: (inout Inference_ModelInferRequest) -> Void) -> [UInt8] {

@@ -1,9 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Logging
 import ModelServer
-import TestSupport
+import ServerTestSupport
 
 /// Runs `body` against the server's router in process (no socket), serving ``TinyModel``.
 /// With `load: false` the model is never loaded (the host stays "loading").
@@ -12,15 +11,8 @@ func withTinyServer(
     load: Bool = true,
     _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
-    var config = ServerConfiguration()
-    config.modelDirectory = TinyModel.directory
-    config.skipVerify = true
-    configure(&config)
-    var logger = Logger(label: "route-test")
-    logger.logLevel = .warning
-    let server = ModelServer(configuration: config, logger: logger, engine: { _ in ChannelMeans() })
-    if load { await server.host.load() }
-    try await Application(router: server.makeRouter(), logger: logger).test(.router, body)
+    let server = await TinyServer.make(configure: configure, load: load)
+    try await Application(router: server.makeRouter(), logger: TinyServer.logger).test(.router, body)
 }
 
 extension TestResponse {

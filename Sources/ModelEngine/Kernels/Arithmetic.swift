@@ -141,6 +141,7 @@ enum Arithmetic {
                 switch op {
                 case "Neg": { -$0 }
                 case "Sqrt": { $0.squareRoot() }
+                case "Round": { $0.rounded(.toNearestOrEven) }
                 default: { Foundation.exp($0) }
                 }
             if a.dataType == .float32 {
@@ -148,6 +149,7 @@ enum Arithmetic {
                     switch op {
                     case "Neg": { -$0 }
                     case "Sqrt": { $0.squareRoot() }
+                    case "Round": { $0.rounded(.toNearestOrEven) }
                     default: { Foundation.exp($0) }
                     }
                 return Tensor(shape: a.shape, floats: a.floats.map(g))

@@ -7,7 +7,8 @@ enum ReferenceKernels {
         "Identity", "Dropout", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat",
         "Gather", "Slice", "Pad", "Cast", "Shape", "ConstantOfShape", "Softmax", "LogSoftmax",
         "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
-        "Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Neg", "Sqrt", "Exp", "Equal", "Less", "Greater", "Clip",
+        "Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Neg", "Sqrt", "Exp", "Round", "Equal", "Less", "Greater", "Clip",
+        "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
     ]
 
     static func supports(_ op: String) -> Bool { operators.contains(op) }
@@ -32,6 +33,12 @@ enum ReferenceKernels {
             let x = try input(0)
             return [Tensor(shape: try reshapedShape(node, x.shape, optional(1), opset: opset), dataType: x.dataType, bytes: x.bytes)]
         case "Shape": return [shape(try input(0).shape, node)]
+        case "QuantizeLinear": return [try Quantization.quantize(node, try input(0), scale: try input(1), zeroPoint: optional(2))]
+        case "DequantizeLinear": return [try Quantization.dequantize(node, try input(0), scale: try input(1), zeroPoint: optional(2))]
+        case "DynamicQuantizeLinear":
+            let x = try input(0)
+            guard x.dataType == .float32 else { throw KernelError("DynamicQuantizeLinear takes float32") }
+            return Quantization.dynamicQuantize(x)
         case "Transpose": return [try DataMovement.transpose(try input(0), perm: node.ints("perm"))]
         case "Concat": return [try DataMovement.concat(inputs.compactMap { $0 }, axis: node.int("axis", default: 0))]
         case "Gather": return [try DataMovement.gather(try input(0), indices: try input(1), axis: node.int("axis", default: 0))]
@@ -68,7 +75,7 @@ enum ReferenceKernels {
             if let lo = optional(1) { x = try Arithmetic.binary("Max", x, lo) }
             if let hi = optional(2) { x = try Arithmetic.binary("Min", x, hi) }
             return [x]
-        case "Neg", "Sqrt", "Exp":
+        case "Neg", "Sqrt", "Exp", "Round":
             return [try Arithmetic.unary(node.opType, try input(0))]
         default:
             let present = inputs.compactMap { $0 }
