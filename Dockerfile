@@ -3,11 +3,12 @@
 #
 #   pipeline/build-image s3://store/models/efficientnet-lite0/latest model-server:dev credentials.env
 #
-# resolves the store's newest release, then builds with it pinned (README, "Deploy"). By hand:
+# resolves the store's newest release, then builds with it pinned (README, "Deploy"). By hand,
+# with what `model-fetch --release URI --resolve` prints:
 #
 #   docker build --secret id=model-credentials,src=credentials.env \
-#     --build-arg MODEL_MANIFEST=s3://store/models/efficientnet-lite0/latest \
-#     --build-arg MODEL_SHA256=<its artifact sha256> -t model-server .
+#     --build-arg MODEL_RELEASE=s3://store/models/efficientnet-lite0/2/model.json \
+#     --build-arg MODEL_MANIFEST_SHA256=<its manifest_sha256> -t model-server .
 #
 # Stages: `build` compiles the binaries; `binaries` is just them (`--output` exports them);
 # `fetcher` is model-fetch with libcurl; `model` fetches and verifies the release (credentials
@@ -45,24 +46,34 @@ ENTRYPOINT ["/usr/local/bin/model-fetch"]
 
 # ---- model: the release, fetched and verified ------------------------------------------------
 FROM fetcher AS model
-# The release: a store's NAME/latest pointer or a NAME/VERSION/model.json (s3://, an Azure Blob
-# URL, https://), and the artifact digest it must have. The pin makes a rebuild reproducible (it
-# fails if the store has moved on) and is part of this step's cache key, so a new release is
-# never served from a stale cached layer. `model-fetch --manifest URI --resolve` prints both.
-ARG MODEL_MANIFEST=""
-ARG MODEL_SHA256=""
-# The secret is an env file (AWS_*, AZURE_STORAGE_*; docker's --env-file format, one NAME=value
-# per line, values taken literally: `export "$line"`), mounted for this one RUN only.
+# The release: a version's model.json in the store (s3://, an Azure Blob URL, https://), and its
+# digest. The digest pins everything the version is (artifact, labels, preprocessing): a rebuild
+# is reproducible and fails loudly if the store changed underneath it; and both are this step's
+# cache key, so another release is never served from a cached layer.
+ARG MODEL_RELEASE=""
+ARG MODEL_MANIFEST_SHA256=""
+# The secret is an env file (docker's --env-file format: one NAME=value per line, the value
+# taken literally), mounted for this one RUN only. Only credential and store settings are
+# taken from it (AWS_*, AZURE_STORAGE_*, MODEL_FETCH_*, S3_*): nothing in it can change the
+# release, PATH or the loader. No line of it is ever printed.
 # hadolint ignore=SC2163
 RUN --mount=type=secret,id=model-credentials,required=false \
     set -eu; \
-    if [ -z "${MODEL_MANIFEST}" ] || [ -z "${MODEL_SHA256}" ]; then \
-      echo "set --build-arg MODEL_MANIFEST=<store URI> and MODEL_SHA256=<artifact sha256> (pipeline/build-image does)" >&2; exit 2; \
+    if [ -z "${MODEL_RELEASE}" ] || [ -z "${MODEL_MANIFEST_SHA256}" ]; then \
+      echo "set --build-arg MODEL_RELEASE=<a version's model.json URI> and MODEL_MANIFEST_SHA256 (pipeline/build-image does)" >&2; exit 2; \
     fi; \
     if [ -f /run/secrets/model-credentials ]; then \
-      while IFS= read -r line || [ -n "$line" ]; do case "$line" in ''|'#'*) ;; *) export "$line" ;; esac; done < /run/secrets/model-credentials; \
+      n=0; \
+      while IFS= read -r line || [ -n "$line" ]; do \
+        n=$((n + 1)); line=${line%"$(printf '\r')"}; \
+        case "$line" in \
+          ''|'#'*) ;; \
+          AWS_[A-Z0-9_]*=*|AZURE_STORAGE_[A-Z0-9_]*=*|MODEL_FETCH_[A-Z0-9_]*=*|S3_[A-Z0-9_]*=*) export "$line" ;; \
+          *) echo "model-credentials line $n: not AWS_*, AZURE_STORAGE_*, MODEL_FETCH_* or S3_* (NAME=value)" >&2; exit 2 ;; \
+        esac; \
+      done < /run/secrets/model-credentials; \
     fi; \
-    model-fetch --manifest "${MODEL_MANIFEST}" --expect-sha256 "${MODEL_SHA256}" --dest /models/model
+    model-fetch --release "${MODEL_RELEASE}" --expect-manifest-sha256 "${MODEL_MANIFEST_SHA256}" --dest /models/model
 
 # ---- rootfs: exactly the shared libraries model-server loads, and a passwd entry --------------
 FROM debian:bookworm-slim AS rootfs
@@ -77,13 +88,13 @@ COPY --from=build /out/model-server /rootfs/usr/local/bin/model-server
 # manager or CA bundle: model-server calls out to nothing, and a shell is what an attacker with
 # code execution would want first. The last line has the loader resolve the binary inside the
 # result (trace mode: it lists what it loads and stops before main).
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+SHELL ["/bin/bash", "-e", "-o", "pipefail", "-c"]
 RUN mkdir -p /rootfs/usr/lib/x86_64-linux-gnu /rootfs/lib64 /rootfs/etc /rootfs/tmp \
  && chmod 1777 /rootfs/tmp \
  && ldd /rootfs/usr/local/bin/model-server | awk '$2 == "=>" {print $3}' | while read -r lib; do \
-      cp -L "$lib" /rootfs/usr/lib/x86_64-linux-gnu/; \
+      cp -L "$lib" /rootfs/usr/lib/x86_64-linux-gnu/ || exit 1; \
       pkg=$( (dpkg -S "$lib" 2>/dev/null || dpkg -S "$(readlink -f "$lib")") | head -1 | cut -d: -f1); \
-      mkdir -p "/rootfs/usr/share/doc/$pkg"; cp "/usr/share/doc/$pkg/copyright" "/rootfs/usr/share/doc/$pkg/"; \
+      mkdir -p "/rootfs/usr/share/doc/$pkg" && cp "/usr/share/doc/$pkg/copyright" "/rootfs/usr/share/doc/$pkg/" || exit 1; \
     done \
  && cp -L /lib64/ld-linux-x86-64.so.2 /rootfs/lib64/ \
  && echo 'model:x:10001:10001:model-server:/nonexistent:/usr/sbin/nologin' > /rootfs/etc/passwd \
@@ -97,7 +108,8 @@ FROM scratch AS runtime
 ARG MODEL_NAME=""
 ARG MODEL_VERSION=""
 ARG MODEL_SHA256=""
-ARG MODEL_SOURCE=""
+ARG MODEL_RELEASE=""
+ARG MODEL_MANIFEST_SHA256=""
 LABEL org.opencontainers.image.title="swift-model-server" \
       org.opencontainers.image.description="An ONNX model behind HTTP: Flask-compatible /score, KServe V1, Open Inference Protocol V2" \
       org.opencontainers.image.version="0.1.0" \
@@ -105,7 +117,8 @@ LABEL org.opencontainers.image.title="swift-model-server" \
       ai.model.name="${MODEL_NAME}" \
       ai.model.version="${MODEL_VERSION}" \
       ai.model.sha256="${MODEL_SHA256}" \
-      ai.model.source="${MODEL_SOURCE}"
+      ai.model.release="${MODEL_RELEASE}" \
+      ai.model.manifest-sha256="${MODEL_MANIFEST_SHA256}"
 COPY --from=rootfs /rootfs/ /
 COPY --from=model --chown=0:0 /models /models
 # OMP_NUM_THREADS unset: model-server sets it from the cgroup CPU quota (see README).

@@ -87,10 +87,17 @@ pipeline: model test-data lint-venv ## rehearse the cloud pipeline: stores, publ
 	$(PY) Tests/Pipeline/rehearse.py
 
 # A data scientist's step: a model folder (model.json, the artifact, labels) into a store as a new
-# immutable version, then NAME/latest moved to it. Credentials from the environment (AWS_*, AZURE_STORAGE_*).
-publish: venv ## publish MODEL_DIR to a store: make publish STORE=s3://bucket/models [VERSION=2] [MODEL_DIR=...]
+# immutable version, then NAME/latest moved to it. Credentials from the environment (AWS_*,
+# AZURE_STORAGE_*). Its own small venv: boto3 and azure-storage-blob only.
+PUBLISH_VENV := .venv-publish
+$(PUBLISH_VENV)/.installed: pipeline/requirements.txt
+	python3 -m venv $(PUBLISH_VENV)
+	$(PUBLISH_VENV)/bin/pip install -q --disable-pip-version-check -r pipeline/requirements.txt
+	touch $@
+publish: $(PUBLISH_VENV)/.installed ## publish MODEL_DIR to a store: make publish STORE=s3://bucket/models [VERSION=2] [MODEL_DIR=...]
 	@[ -n "$(STORE)" ] || { echo "usage: make publish STORE=s3://BUCKET/PREFIX or https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX [VERSION=...] [MODEL_DIR=...]"; exit 2; }
-	$(PY) pipeline/publish.py --store "$(STORE)" --model-dir "$(MODEL_DIR)" $(if $(VERSION),--version "$(VERSION)")
+	@[ -f "$(MODEL_DIR)/$$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['artifact']['file'])" "$(MODEL_DIR)/model.json")" ] || { echo "$(MODEL_DIR) has no artifact yet (the demo model: make model)"; exit 2; }
+	$(PUBLISH_VENV)/bin/python pipeline/publish.py --store "$(STORE)" --model-dir "$(MODEL_DIR)" $(if $(VERSION),--version "$(VERSION)")
 
 # haproxy in front of 3 replicas (rolling restart, SIGKILL, rejoin), then 4x overload; on the
 # release binary the image ships (pipeline/build-binaries).

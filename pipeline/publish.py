@@ -4,10 +4,11 @@
     pipeline/publish.py --store s3://model-store/models --model-dir models/efficientnet-lite0
     pipeline/publish.py --store https://ACCOUNT.blob.core.windows.net/CONTAINER/models \\
         --model-dir models/efficientnet-lite0 --name efficientnet-lite0 --version 2 --no-latest
+    pipeline/publish.py --store s3://model-store/models --name efficientnet-lite0 --promote 1   # roll back
 
 Writes, under the store prefix, NAME/VERSION/ARTIFACT, NAME/VERSION/LABELS (if the manifest has
 labels), NAME/VERSION/model.json (the folder's model.json with name, version, artifact.sha256 and
-labels_sha256 set, artifact.source removed) and last NAME/latest, a JSON pointer
+labels_sha256 and artifact.size set, artifact.source removed) and last NAME/latest, a JSON pointer
 {"name", "version", "manifest_sha256"} (not with --no-latest). A version that has a model.json is
 never written again. Credentials come from the environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL for s3://; AZURE_STORAGE_CONNECTION_STRING (its
@@ -79,7 +80,7 @@ def plain_file(model_dir, value, what):
     return path
 
 
-def build_manifest(template, name, version, artifact_sha, labels_sha):
+def build_manifest(template, name, version, artifact_sha, artifact_size, labels_sha):
     """The published manifest: the template's keys in its order, name and version set (first if new)."""
     out = {} if "name" in template else {"name": name}
     if "version" not in template:
@@ -88,6 +89,7 @@ def build_manifest(template, name, version, artifact_sha, labels_sha):
         if key == "artifact":
             value = {k: v for k, v in value.items() if k != "source"}
             value["sha256"] = artifact_sha
+            value["size"] = artifact_size
         elif key == "labels_sha256":
             continue
         out[key] = {"name": name, "version": version}.get(key, value)
@@ -118,6 +120,18 @@ class S3Store:
             if isinstance(e, self.ClientError) and e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise self.fail(e, key)
+
+    def get(self, key, limit):
+        """The object's bytes (at most `limit`), or None if there is none."""
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read(limit + 1)
+        except self.errors as e:
+            if isinstance(e, self.ClientError) and e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise self.fail(e, key)
+        if len(body) > limit:
+            raise Refused(f"s3://{self.bucket}/{key} is larger than {limit} bytes")
+        return body
 
     def put(self, key, body, content_type, overwrite):
         """Uploads `body` (an open file or bytes); False if `overwrite` is off and `key` exists."""
@@ -162,6 +176,19 @@ class AzureStore:
             return self.client.get_blob_client(key).exists()
         except self.errors as e:
             raise self.fail(e, key)
+
+    def get(self, key, limit):
+        """The blob's bytes (at most `limit`), or None if there is none."""
+        from azure.core.exceptions import ResourceNotFoundError
+        try:
+            body = self.client.get_blob_client(key).download_blob(offset=0, length=limit + 1).readall()
+        except ResourceNotFoundError:
+            return None
+        except self.errors as e:
+            raise self.fail(e, key)
+        if len(body) > limit:
+            raise Refused(f"{self.container}/{key} is larger than {limit} bytes")
+        return body
 
     def put(self, key, body, content_type, overwrite):
         from azure.storage.blob import ContentSettings
@@ -213,7 +240,7 @@ def publish(args):
     if labels and os.path.basename(labels) == os.path.basename(artifact):
         raise Refused("model.json's artifact.file and labels name the same file")
     artifact_sha = sha256_file(artifact)
-    manifest = build_manifest(template, name, version, artifact_sha, sha256_file(labels) if labels else None)
+    manifest = build_manifest(template, name, version, artifact_sha, os.path.getsize(artifact), sha256_file(labels) if labels else None)
     manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode()
     base = f"{prefix}{name}/{version}/"
     where = f"{args.store.rstrip('/')}/{name}/{version}/"
@@ -230,23 +257,49 @@ def publish(args):
     print(f"uploaded {where}model.json ({len(manifest_bytes)} bytes)", flush=True)
     moved = "latest unchanged (--no-latest)"
     if not args.no_latest:
-        pointer = {"name": name, "version": version, "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest()}
-        store.put(f"{prefix}{name}/latest", (json.dumps(pointer, indent=2) + "\n").encode(), "application/json", overwrite=True)
-        print(f"uploaded {args.store.rstrip('/')}/{name}/latest -> {version}", flush=True)
+        point_latest(store, prefix, args.store, name, version, manifest_bytes)
         moved = f"latest -> {version}"
     print(f"published {name} {version} ({os.path.basename(artifact)} sha256 {artifact_sha}) to {where}; {moved}")
+
+
+def point_latest(store, prefix, uri, name, version, manifest_bytes):
+    """Moves NAME/latest to `version`, whose model.json has `manifest_bytes`."""
+    pointer = {"name": name, "version": version, "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest()}
+    store.put(f"{prefix}{name}/latest", (json.dumps(pointer, indent=2) + "\n").encode(), "application/json", overwrite=True)
+    print(f"uploaded {uri.rstrip('/')}/{name}/latest -> {version}", flush=True)
+
+
+def promote(args):
+    """Moves NAME/latest to a version already in the store (a rollback, or releasing a --no-latest version)."""
+    store, prefix = open_store(args.store)
+    name = check_id(args.name, "name")
+    version = check_id(args.promote, "version")
+    manifest_bytes = store.get(f"{prefix}{name}/{version}/model.json", 1 << 20)
+    if manifest_bytes is None:
+        raise Refused(f"{args.store.rstrip('/')}/{name}/{version}/model.json does not exist")
+    try:
+        manifest = json.loads(manifest_bytes)
+    except ValueError as e:
+        raise Refused(f"{name} {version}'s model.json is not JSON: {e}")
+    if manifest.get("name") != name or manifest.get("version") != version:
+        raise Refused(f"{name}/{version}/model.json names {manifest.get('name')!r} {manifest.get('version')!r}")
+    point_latest(store, prefix, args.store, name, version, manifest_bytes)
+    print(f"promoted {name} {version}: latest -> {version}")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--store", required=True, help="s3://BUCKET/PREFIX or https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX")
-    ap.add_argument("--model-dir", required=True, help="folder with model.json, the artifact and the labels")
+    ap.add_argument("--model-dir", help="folder with model.json, the artifact and the labels")
+    ap.add_argument("--promote", metavar="VERSION", help="publish nothing: move NAME/latest (--name) to VERSION, already in the store")
     ap.add_argument("--name", help="model name (default: model.json's name)")
     ap.add_argument("--version", help="version to publish (default: model.json's version)")
     ap.add_argument("--no-latest", action="store_true", help="publish the version without moving NAME/latest")
     args = ap.parse_args(argv)
+    if bool(args.model_dir) == bool(args.promote) or (args.promote and not args.name):
+        ap.error("give --model-dir to publish, or --promote VERSION with --name")
     try:
-        publish(args)
+        promote(args) if args.promote else publish(args)
     except Refused as e:
         print(f"publish: {redact(str(e))}", file=sys.stderr)
         return 2

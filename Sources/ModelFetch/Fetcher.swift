@@ -65,11 +65,13 @@ public final class Fetcher {
     }
 
     /// `reportAs`: the path the summary names, when `output` is a staging path moved there later.
-    func fetch(_ source: Source, sha256 expected: String?, to output: URL, reportAs: URL? = nil) throws -> Summary {
+    /// `maxBytes`: the most the object may have (more fails the fetch, `.integrity`).
+    func fetch(_ source: Source, sha256 expected: String?, to output: URL, reportAs: URL? = nil, maxBytes: Int64? = nil) throws -> Summary {
         let dir = output.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let temp = dir.appendingPathComponent(".\(output.lastPathComponent).partial-\(getpid())")
         let sink = try FileSink(path: temp.path)
+        sink.maxBytes = maxBytes
         defer { unlink(temp.path) }
         let start = Date()
         var attempts = 0
@@ -107,10 +109,10 @@ public final class Fetcher {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw FetchError.notFound("file://\(path)") }
         defer { try? handle.close() }
         let length = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
-        guard sink.begin(status: 200, length: length) else { throw Self.writeError(sink) }
+        guard sink.begin(status: 200, length: length) else { throw Self.writeError(sink, "file://\(path)") }
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
             let ok = chunk.withUnsafeBytes { sink.write($0) }
-            if !ok { throw Self.writeError(sink) }
+            if !ok { throw Self.writeError(sink, "file://\(path)") }
         }
     }
 
@@ -130,7 +132,8 @@ public final class Fetcher {
             if let length = response.headers["content-length"].flatMap(Int64.init), response.status < 300 {
                 total = response.status == 206 ? base + length : length
             }
-            let retryAfter = response.headers["retry-after"].flatMap(Double.init)
+            // A server's Retry-After is honoured up to our own longest backoff, never longer.
+            let retryAfter = response.headers["retry-after"].flatMap(Double.init).map { $0.isFinite ? min(max($0, 0), options.maxBackoff) : 0 }
             let problem: String
             switch response.status {
             case 200 where response.curlError == nil, 206 where response.curlError == nil:
@@ -144,7 +147,7 @@ public final class Fetcher {
             case 404:
                 throw FetchError.notFound("\(source.display): HTTP 404 \(Self.errorCode(errorBody))")
             default:
-                if sink.writeErrno != 0 { throw Self.writeError(sink) }
+                if sink.exceeded || sink.writeErrno != 0 { throw Self.writeError(sink, source.display) }
                 if let e = response.curlError {
                     problem = "\(e) after \(sink.size) bytes"
                 } else if response.status == 429 || response.status >= 500 {
@@ -189,13 +192,19 @@ public final class Fetcher {
         "(AuthorizationHeaderMalformed)", "(AuthenticationFailed)", "(InvalidAuthenticationInfo)",
     ]
 
+    /// The `<Code>` of an S3 or Azure error body, as letters and digits only (at most 64): the
+    /// server's text goes into logs, where a newline could forge a CI command.
     static func errorCode(_ body: Data) -> String {
         let text = String(decoding: body.prefix(2048), as: UTF8.self)
         guard let start = text.range(of: "<Code>"), let end = text.range(of: "</Code>"), start.upperBound <= end.lowerBound else { return "" }
-        return "(\(text[start.upperBound..<end.lowerBound]))"
+        let code = text[start.upperBound..<end.lowerBound].unicodeScalars.filter { $0.isASCII && $0.properties.isAlphabetic || ("0"..."9").contains($0) }
+        return "(\(String(String.UnicodeScalarView(code.prefix(64)))))"
     }
 
-    static func writeError(_ sink: FileSink) -> FetchError {
+    static func writeError(_ sink: FileSink, _ source: String) -> FetchError {
+        if sink.exceeded, let max = sink.maxBytes {
+            return .integrity("\(source) has more than the \(max) bytes its manifest gives")
+        }
         let why = String(cString: strerror(sink.writeErrno)) + (sink.spaceShortfall.map { " (\($0))" } ?? "")
         return sink.writeErrno == ENOSPC || sink.writeErrno == EDQUOT
             ? .diskFull("writing \(sink.path): \(why)") : .transfer("writing \(sink.path): \(why)")

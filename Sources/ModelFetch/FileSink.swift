@@ -14,6 +14,10 @@ final class FileSink: BodySink {
     private var failedErrno: Int32 = 0
     /// Why `writeErrno` is ENOSPC before anything was written, if that is the case.
     private(set) var spaceShortfall: String?
+    /// Most bytes the object may have (a manifest's `artifact.size`); more ends the transfer.
+    var maxBytes: Int64?
+    /// True once the server announced or sent more than `maxBytes`.
+    private(set) var exceeded = false
 
     init(path: String) throws {
         self.path = path
@@ -37,6 +41,10 @@ final class FileSink: BodySink {
     func begin(status: Int, length: Int64?) -> Bool {
         // The server ignored our Range and sends the whole object: start over.
         if status == 200 && size > 0 { reset() }
+        if let maxBytes, let length, size + length > maxBytes {
+            exceeded = true
+            return false
+        }
         // Fail before downloading gigabytes that cannot fit.
         var fs = statvfs()
         if let length, fstatvfs(fd, &fs) == 0 {
@@ -51,6 +59,10 @@ final class FileSink: BodySink {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if let maxBytes, size + Int64(bytes.count) > maxBytes {
+            exceeded = true
+            return false
+        }
         guard writer.append(bytes) else { return false }
         size += Int64(bytes.count)
         return true
@@ -64,7 +76,7 @@ final class FileSink: BodySink {
     /// Writes out what is pending, flushes to disk and returns the hex SHA-256 of everything written.
     func finish() throws -> String {
         let digest = writer.finish()  // first: the writing thread uses `fd` until it ends
-        if writer.writeErrno != 0 { throw Fetcher.writeError(self) }
+        if writer.writeErrno != 0 { throw Fetcher.writeError(self, path) }
         guard fsync(fd) == 0 else { throw FetchError.diskFull("fsync \(path): \(String(cString: strerror(errno)))") }
         close(fd)
         fd = -1

@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import ModelStore
 
-/// A model version in a store, as the store's `latest` pointer (or a version's `model.json`)
-/// names it.
+/// A model version in a store (a *release*), as the store's `latest` pointer (or a version's
+/// `model.json`) names it.
 ///
 /// The store layout (written by `pipeline/publish.py`):
 ///
@@ -12,11 +12,13 @@ import ModelStore
 ///     PREFIX/NAME/VERSION/labels.txt     its labels
 ///     PREFIX/NAME/latest                 {"name", "version", "manifest_sha256"}, moved last
 ///
-/// Each link is verified by a digest the one before it holds: pointer → manifest → files.
+/// Each link is verified by a digest the one before it holds: pointer → manifest → files. A
+/// caller pins a release by its manifest's digest (everything: artifact, labels, preprocessing)
+/// or by the artifact's.
 ///
 /// ```swift
-/// let release = try fetcher.resolve(manifest: "s3://store/models/resnet/latest")
-/// print(release.version, release.sha256)
+/// let release = try fetcher.resolve(release: "s3://store/models/resnet/latest")
+/// try fetcher.fetch(release: release.manifest, into: dir, pin: .init(manifestSHA256: release.manifestSHA256))
 /// ```
 public struct Release: Codable, Sendable, Equatable {
     public var name: String
@@ -31,6 +33,20 @@ public struct Release: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case name, version, sha256, manifest
         case manifestSHA256 = "manifest_sha256"
+    }
+}
+
+/// What a caller expects a release to be; a store that now holds another fails the fetch
+/// (`.integrity`, exit 5) before any artifact is downloaded.
+public struct ReleasePin: Sendable, Equatable {
+    /// The artifact's SHA-256.
+    public var sha256: String?
+    /// The manifest's SHA-256: pins the whole release.
+    public var manifestSHA256: String?
+
+    public init(sha256: String? = nil, manifestSHA256: String? = nil) {
+        self.sha256 = sha256?.lowercased()
+        self.manifestSHA256 = manifestSHA256?.lowercased()
     }
 }
 
@@ -52,11 +68,12 @@ struct ReleasePointer: Codable {
 extension Fetcher {
     /// Most bytes a store's `model.json` may have.
     static let maxManifestBytes = 1 << 20
+    /// Most bytes a labels file may have (the server reads it into memory).
+    static let maxLabelsBytes: Int64 = 16 << 20
 
     /// Reads the pointer (or manifest) at `uri` and the manifest it names, verified, without
-    /// fetching the files. `expecting`: the artifact digest the caller pinned; a store whose
-    /// current version has another one fails with `.integrity` before anything is downloaded.
-    public func resolve(manifest uri: String, expecting pin: String? = nil) throws -> Release {
+    /// fetching the files.
+    public func resolve(release uri: String, pin: ReleasePin = .init()) throws -> Release {
         let source = try Source(uri: uri, environment: environment)
         do {
             return try resolve(source, pin: pin).release
@@ -66,28 +83,32 @@ extension Fetcher {
     }
 
     /// Fetches the release `uri` names into `directory`: every file its manifest names, each
-    /// verified against the manifest's digests, staged, and moved into place only when all are
-    /// verified (`model.json` last), so a failure leaves no file behind.
-    public func fetchRelease(manifest uri: String, into directory: URL, expecting pin: String? = nil) throws -> Release {
+    /// verified against the manifest's digests (and the artifact bounded by its size), staged,
+    /// and moved into place only when all are verified (`model.json` last), so a failed fetch
+    /// leaves no file behind.
+    public func fetch(release uri: String, into directory: URL, pin: ReleasePin = .init()) throws -> Release {
         let source = try Source(uri: uri, environment: environment)
         do {
             let (release, manifest, manifestSource, manifestData) = try resolve(source, pin: pin)
-            var files = [(manifest.artifact.file, manifest.artifact.sha256)]
-            if let labels = manifest.labels, let digest = manifest.labelsSHA256 { files.append((labels, digest)) }
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            var files = [(manifest.artifact.file, manifest.artifact.sha256, manifest.artifact.size)]
+            if let labels = manifest.labels, let digest = manifest.labelsSHA256 { files.append((labels, digest, Self.maxLabelsBytes)) }
             let staging = directory.appendingPathComponent(".release.partial-\(getpid())")
-            try? FileManager.default.removeItem(at: staging)
-            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+            try local("create \(staging.path)") {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                try? FileManager.default.removeItem(at: staging)
+                try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+            }
             defer { try? FileManager.default.removeItem(at: staging) }
-            for (file, digest) in files {
+            for (file, digest, maxBytes) in files {
                 _ = try fetch(
-                    sibling(of: manifestSource, file),
+                    try sibling(of: manifestSource, file),
                     sha256: digest,
                     to: staging.appendingPathComponent(file),
-                    reportAs: directory.appendingPathComponent(file)
+                    reportAs: directory.appendingPathComponent(file),
+                    maxBytes: maxBytes
                 )
             }
-            try manifestData.write(to: staging.appendingPathComponent("model.json"))
+            try local("write \(staging.path)/model.json") { try manifestData.write(to: staging.appendingPathComponent("model.json")) }
             for file in files.map(\.0) + ["model.json"] {
                 let target = directory.appendingPathComponent(file)
                 guard rename(staging.appendingPathComponent(file).path, target.path) == 0 else {
@@ -100,7 +121,17 @@ extension Fetcher {
         }
     }
 
-    private func resolve(_ source: Source, pin: String?) throws -> (
+    /// A local file operation, its failure as a fetch error (disk full: exit 6).
+    private func local(_ what: String, _ body: () throws -> Void) throws {
+        do { try body() } catch {
+            let code = (error as NSError).domain == NSPOSIXErrorDomain ? Int32((error as NSError).code) : 0
+            let underlying = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.code ?? 0
+            throw [ENOSPC, EDQUOT].contains(code) || [Int(ENOSPC), Int(EDQUOT)].contains(underlying)
+                ? FetchError.diskFull("\(what): \(error.localizedDescription)") : FetchError.transfer("\(what): \(error.localizedDescription)")
+        }
+    }
+
+    private func resolve(_ source: Source, pin: ReleasePin) throws -> (
         release: Release, manifest: ModelManifest, source: Source, data: Data
     ) {
         var manifestSource = source
@@ -113,10 +144,10 @@ extension Fetcher {
                 )
             }
             for (field, value) in [("name", p.name), ("version", p.version)] where !Self.isPathSegment(value) {
-                throw FetchError.integrity("\(source.display): \(field) '\(value.prefix(64))' is not a plain name ([A-Za-z0-9._-], at most 64)")
+                throw FetchError.integrity("\(source.display): \(field) '\(Self.printable(value))' is not a plain name ([A-Za-z0-9._-], at most 64)")
             }
-            guard Self.isDigest(p.manifestSHA256) else { throw FetchError.integrity("\(source.display): manifest_sha256 must be 64 hex digits") }
-            manifestSource = sibling(of: source, "\(p.version)/model.json")
+            guard SHA256File.isHexDigest(p.manifestSHA256) else { throw FetchError.integrity("\(source.display): manifest_sha256 must be 64 hex digits") }
+            manifestSource = try sibling(of: source, "\(p.version)/model.json")
             pointer = p
         }
         let data = try readSmall(manifestSource, limit: Self.maxManifestBytes)
@@ -141,9 +172,15 @@ extension Fetcher {
             manifestSHA256: digest,
             manifest: manifestSource.display
         )
-        if let pin, pin.lowercased() != release.sha256 {
+        if let want = pin.manifestSHA256, want != release.manifestSHA256 {
             throw FetchError.integrity(
-                "the build pins model sha256 \(pin.lowercased()), but \(source.display) is now \(release.name) \(release.version) "
+                "the build pins manifest sha256 \(want), but \(source.display) is now \(release.name) \(release.version) "
+                    + "with manifest sha256 \(release.manifestSHA256): the store changed since the pin"
+            )
+        }
+        if let want = pin.sha256, want != release.sha256 {
+            throw FetchError.integrity(
+                "the build pins model sha256 \(want), but \(source.display) is now \(release.name) \(release.version) "
                     + "with sha256 \(release.sha256): the store changed since the pin"
             )
         }
@@ -151,7 +188,7 @@ extension Fetcher {
     }
 
     /// `path` resolved against the folder holding `source` (`.../NAME/latest` + `2/model.json`).
-    func sibling(of source: Source, _ path: String) -> Source {
+    func sibling(of source: Source, _ path: String) throws -> Source {
         func folder(_ key: String) -> String { key.lastIndex(of: "/").map { String(key[...$0]) } ?? "" }
         switch source {
         case .s3(var l):
@@ -163,7 +200,9 @@ extension Fetcher {
         case .file(let p):
             return .file(path: folder(p) + path)
         case .http(let url, let headers):
-            let resolved = URL(string: url).flatMap { URL(string: path, relativeTo: $0)?.absoluteString } ?? url
+            guard let resolved = URL(string: url).flatMap({ URL(string: path, relativeTo: $0)?.absoluteString }) else {
+                throw FetchError.integrity("'\(Self.printable(path))' cannot be resolved against \(source.display)")
+            }
             return .http(url: resolved, headers: headers)
         }
     }
@@ -187,5 +226,9 @@ extension Fetcher {
         return bytes.allSatisfy { alnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
-    static func isDigest(_ s: String) -> Bool { s.utf8.count == 64 && s.allSatisfy(\.isHexDigit) }
+    /// At most 64 printable ASCII characters of a store-supplied value, for a message: a newline
+    /// in a CI log could forge one of the CI system's commands.
+    static func printable(_ s: String) -> String {
+        String(String.UnicodeScalarView(s.unicodeScalars.prefix(64).map { (0x20..<0x7F).contains($0.value) ? $0 : "?" }))
+    }
 }

@@ -1,31 +1,35 @@
 import ArgumentParser
 import Foundation
 import ModelFetch
+import ModelStore
 
 /// `model-fetch`: the build-time downloader. Exit codes: 0 ok, 2 usage, 3 credentials (401/403),
-/// 4 not found (404), 5 checksum mismatch or SHA256SUMS mismatch, 6 disk full, 7 transfer failed
-/// after retries, 8 bad archive.
+/// 4 not found (404), 5 a checksum, SHA256SUMS or release that does not verify (or a pin the store
+/// no longer matches), 6 disk full, 7 transfer failed after retries, 8 bad archive.
 @main
 struct ModelFetchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model-fetch",
-        abstract: "Download a model artifact from S3, Azure Blob, HTTPS or a file, verified by SHA-256.",
+        abstract: "Download a model from S3, Azure Blob, HTTPS or a file, verified by SHA-256.",
         discussion: """
             Examples:
-              model-fetch --manifest s3://store/models/resnet/latest --dest /models/model
-              model-fetch --manifest s3://store/models/resnet/latest --resolve
+              model-fetch --release s3://store/models/resnet/latest --dest /models/model
+              model-fetch --release s3://store/models/resnet/latest --resolve
+              model-fetch --release s3://store/models/resnet/3/model.json \\
+                --expect-manifest-sha256 HEX --dest /models/model
               model-fetch --manifest models/resnet/model.json --dest /models/resnet
               model-fetch s3://bucket/resnet.onnx --sha256 HEX --output /models/r.onnx
               model-fetch https://ACCOUNT.blob.core.windows.net/models/resnet/ \\
                 --output /models/resnet/
 
-            A manifest in a store (s3://, an Azure Blob URL, https:// or file://) is a
-            release: either a NAME/latest pointer, resolved to the version it names, or a
-            NAME/VERSION/model.json. Every file the manifest names is fetched and verified
-            against its digests (the pointer's digest verifies the manifest); nothing is
-            left behind unless all verify. --resolve prints the release as JSON and
-            fetches nothing; --expect-sha256 fails (exit 5) unless the release's artifact
-            has that digest, before downloading it.
+            A release is a model version in a store (s3://, an Azure Blob URL, https://
+            or file://): a NAME/latest pointer, resolved to the version it names, or a
+            NAME/VERSION/model.json. Every file its manifest names is fetched and verified
+            against the manifest's digests (the pointer's digest verifies the manifest);
+            nothing is left behind unless all verify. --resolve prints the release as JSON
+            and fetches nothing. --expect-manifest-sha256 (the whole release) and
+            --expect-sha256 (its artifact) are pins: a store that now holds something else
+            fails (exit 5) before the artifact is downloaded.
 
             A prefix (a URI ending in /) must hold a SHA256SUMS object in sha256sum's
             format ("<hex>  <name>" per line; at most 1 MiB and 10,000 files). Every
@@ -40,56 +44,57 @@ struct ModelFetchCommand: ParsableCommand {
             AZURE_STORAGE_CONNECTION_STRING; MODEL_FETCH_BEARER_TOKEN,
             MODEL_FETCH_HEADER) and never appear in any output.
 
-            Exit codes: 2 usage, 3 credentials, 4 not found, 5 checksum mismatch (or
-            objects not matching SHA256SUMS), 6 disk full, 7 transfer failed after
-            retries (or a listing that never ends), 8 bad archive.
+            Exit codes: 2 usage, 3 credentials, 4 not found, 5 does not verify (a
+            checksum, SHA256SUMS, a release, or a pin the store no longer matches),
+            6 disk full, 7 transfer failed after retries (or a listing that never
+            ends), 8 bad archive.
             """
     )
 
     @Argument(help: "s3://, https:// or file:// URI; a trailing / fetches every object under the prefix.")
     var uri: String?
-    @Option(
-        help: """
-            A model manifest: in a store (s3://…/NAME/latest, …/NAME/VERSION/model.json), fetch the files it names; \
-            a local model.json: fetch its artifact.source.
-            """
-    )
+    @Option(help: "A release in a store: …/NAME/latest or …/NAME/VERSION/model.json. Fetches every file its manifest names.")
+    var release: String?
+    @Option(help: "A local model.json: fetch its artifact.source and verify artifact.sha256.")
     var manifest: String?
-    @Option(help: "With --manifest: the folder to fetch into (default for a local manifest: its folder).")
+    @Option(help: "With --release or --manifest: the folder to fetch into (default for --manifest: its folder).")
     var dest: String?
-    @Option(help: "With a store manifest: the artifact's expected SHA-256 (a pin); fails if the store now holds another.")
+    @Option(help: "With --release: the manifest's expected SHA-256 (pins the whole release).")
+    var expectManifestSha256: String?
+    @Option(help: "With --release: the artifact's expected SHA-256 (pins the model file).")
     var expectSha256: String?
-    @Flag(help: "With a store manifest: print the release it resolves to as JSON, fetch nothing.")
+    @Flag(help: "With --release: print the release it resolves to as JSON, fetch nothing.")
     var resolve = false
-    @Option(help: "Expected SHA-256 of the object (hex).")
+    @Option(help: "With a URI: expected SHA-256 of the object (hex).")
     var sha256: String?
-    @Option(help: "Output file (or folder, for a prefix).")
+    @Option(help: "With a URI: output file (or folder, for a prefix).")
     var output: String?
-    @Flag(help: "Unpack a .tar.gz/.tgz into the output's folder, or inflate a .gz beside it.")
+    @Flag(help: "With a URI: unpack a .tar.gz/.tgz into the output's folder, or inflate a .gz beside it.")
     var extract = false
     @Flag(help: "Only errors and the final summary.")
     var quiet = false
     @Flag(help: "UNSAFE: fetch a prefix that has no SHA256SUMS, without verifying its objects (prints a warning).")
     var allowUnverifiedPrefix = false
 
-    /// A manifest given as a URI is in a store; a path is a local model.json.
-    var storeManifest: String? { manifest.flatMap { $0.contains("://") ? $0 : nil } }
-
     func validate() throws {
-        if manifest == nil && uri == nil { throw ValidationError("give a URI or --manifest") }
-        if manifest != nil && uri != nil { throw ValidationError("give a URI or --manifest, not both") }
-        if (resolve || expectSha256 != nil) && storeManifest == nil {
-            throw ValidationError("--resolve and --expect-sha256 apply to a manifest in a store (a URI)")
+        guard [uri, release, manifest].compactMap({ $0 }).count == 1 else { throw ValidationError("give exactly one of a URI, --release or --manifest") }
+        if let manifest, manifest.contains("://") { throw ValidationError("--manifest is a local model.json; for a store use --release \(manifest)") }
+        // An option that would be ignored is refused: `--sha256` beside `--release` must not look like a pin.
+        if uri == nil, sha256 != nil || output != nil || extract || allowUnverifiedPrefix {
+            throw ValidationError("--sha256, --output, --extract and --allow-unverified-prefix go with a URI")
         }
-        if storeManifest != nil && !resolve && dest == nil { throw ValidationError("--dest is required with a manifest in a store") }
-        if let pin = expectSha256, pin.count != 64 || !pin.allSatisfy(\.isHexDigit) {
-            throw ValidationError("--expect-sha256 must be 64 hex digits")
+        if release == nil, resolve || expectSha256 != nil || expectManifestSha256 != nil {
+            throw ValidationError("--resolve, --expect-sha256 and --expect-manifest-sha256 go with --release")
+        }
+        if release != nil && resolve == (dest != nil) { throw ValidationError("--release needs --dest, or --resolve (without --dest)") }
+        if uri != nil && dest != nil { throw ValidationError("--dest goes with --release or --manifest; with a URI use --output") }
+        for (name, value) in [("--expect-sha256", expectSha256), ("--expect-manifest-sha256", expectManifestSha256), ("--sha256", sha256)] {
+            if let value, !SHA256File.isHexDigest(value) { throw ValidationError("\(name) must be 64 hex digits") }
         }
         if let uri, !uri.hasSuffix("/"), output == nil { throw ValidationError("--output is required with a URI") }
         if let uri, !uri.hasSuffix("/"), sha256 == nil {
             throw ValidationError("--sha256 is required: an artifact is never accepted unverified")
         }
-        if let sha256, sha256.count != 64 || !sha256.allSatisfy(\.isHexDigit) { throw ValidationError("--sha256 must be 64 hex digits") }
         if allowUnverifiedPrefix && !(uri?.hasSuffix("/") ?? false) {
             throw ValidationError("--allow-unverified-prefix applies only to a prefix (a URI ending in /)")
         }
@@ -97,15 +102,16 @@ struct ModelFetchCommand: ParsableCommand {
 
     func run() throws {
         let fetcher = Fetcher(environment: ProcessInfo.processInfo.environment, progress: DownloadProgress(quiet: quiet))
+        let pin = ReleasePin(sha256: expectSha256, manifestSHA256: expectManifestSha256)
         do {
-            if let store = storeManifest, resolve {
-                let release = try fetcher.resolve(manifest: store, expecting: expectSha256)
+            if let release, resolve {
+                let resolved = try fetcher.resolve(release: release, pin: pin)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(release), as: UTF8.self))
-            } else if let store = storeManifest, let dest {
-                let release = try fetcher.fetchRelease(manifest: store, into: URL(fileURLWithPath: dest), expecting: expectSha256)
-                print("release \(release.name) \(release.version): sha256 \(release.sha256), manifest \(release.manifest) (sha256 \(release.manifestSHA256)) in \(dest)")
+                print(String(decoding: try encoder.encode(resolved), as: UTF8.self))
+            } else if let release, let dest {
+                let r = try fetcher.fetch(release: release, into: URL(fileURLWithPath: dest), pin: pin)
+                print("release \(r.name) \(r.version): sha256 \(r.sha256), manifest \(r.manifest) (sha256 \(r.manifestSHA256)) in \(dest)")
             } else if let manifest {
                 _ = try fetcher.fetch(manifest: URL(fileURLWithPath: manifest), destination: dest.map { URL(fileURLWithPath: $0) })
             } else if let uri, uri.hasSuffix("/") {

@@ -61,4 +61,9 @@ public enum SHA256File {
     public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
         digest.map { String(format: "%02x", $0) }.joined()
     }
+
+    /// True for 64 ASCII hex digits (either case): the only form a SHA-256 is accepted in.
+    public static func isHexDigest(_ s: String) -> Bool {
+        s.utf8.count == 64 && s.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x46).contains($0) || (0x61...0x66).contains($0) }
+    }
 }

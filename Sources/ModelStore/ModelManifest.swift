@@ -15,6 +15,8 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         /// Where `model-fetch --manifest model.json` fetches it from (`s3://`, `https://`, `file://`,
         /// or `build://` for a local build). Absent in a store's manifest: the file sits beside it.
         public var source: String?
+        /// Its size in bytes, when known (a store's manifest has it): a fetch stops at this many.
+        public var size: Int64?
     }
 
     public struct TensorInfo: Codable, Sendable, Equatable {
@@ -76,16 +78,19 @@ public struct ModelManifest: Codable, Sendable, Equatable {
             throw ModelStoreError.invalidManifest("\(origin): \(error)")
         }
         for (field, digest) in [("artifact.sha256", artifact.sha256), ("labels_sha256", labelsSHA256)] {
-            if let digest, digest.count != 64 || !digest.allSatisfy(\.isHexDigit) {
+            if let digest, !SHA256File.isHexDigest(digest) {
                 throw ModelStoreError.invalidManifest("\(origin): \(field) must be 64 hex digits")
             }
         }
-        // Both are joined to a folder (on disk, or in a store): a path could name a file outside it.
+        // Both are joined to a folder (on disk, or in a store): a path could name a file outside
+        // it, and one name for two files (or for the manifest) would overwrite one with the other.
         for (field, file) in [("artifact.file", artifact.file), ("labels", labels)] {
-            if let file, file.isEmpty || file.contains("/") || file.hasPrefix(".") {
-                throw ModelStoreError.invalidManifest("\(origin): \(field) must be a plain file name")
+            if let file, file.isEmpty || file.contains("/") || file.contains("\\") || file.hasPrefix(".") || file == "model.json" {
+                throw ModelStoreError.invalidManifest("\(origin): \(field) must be a plain file name other than model.json")
             }
         }
+        if labels == artifact.file { throw ModelStoreError.invalidManifest("\(origin): labels and artifact.file name the same file") }
+        if let size = artifact.size, size < 0 { throw ModelStoreError.invalidManifest("\(origin): artifact.size must not be negative") }
     }
 }
 

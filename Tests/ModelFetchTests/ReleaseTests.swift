@@ -29,7 +29,7 @@ struct FolderStore {
         try labels.write(to: folder.appendingPathComponent("labels.txt"))
         var manifest: [String: Any] = [
             "name": name, "version": version, "format": "onnx",
-            "artifact": ["file": "model.onnx", "sha256": Self.sha(model)],
+            "artifact": ["file": "model.onnx", "sha256": Self.sha(model), "size": model.count],
             "input": ["name": "x", "shape": [-1, 2], "datatype": "FP32"],
             "output": ["name": "y", "shape": [-1, 2], "datatype": "FP32"],
             "labels": "labels.txt", "labels_sha256": Self.sha(labels),
@@ -58,12 +58,12 @@ struct ReleaseTests {
         let store = FolderStore()
         try store.publish(version: "1", model: v1)
         let manifest = try store.publish(version: "2", model: v2)
-        let release = try fetcher.resolve(manifest: store.uri("tiny/latest"))
+        let release = try fetcher.resolve(release: store.uri("tiny/latest"))
         #expect(release.version == "2" && release.sha256 == FolderStore.sha(v2))
         #expect(release.manifestSHA256 == FolderStore.sha(manifest) && release.manifest == store.uri("tiny/2/model.json"))
 
         let dest = Fixtures.scratch().appendingPathComponent("model")
-        #expect(try fetcher.fetchRelease(manifest: store.uri("tiny/latest"), into: dest) == release)
+        #expect(try fetcher.fetch(release: store.uri("tiny/latest"), into: dest) == release)
         #expect(files(in: dest) == ["labels.txt", "model.json", "model.onnx"])
         #expect(try Data(contentsOf: dest.appendingPathComponent("model.onnx")) == v2)
         try ModelDirectory(dest).verify()  // labels_sha256 included
@@ -73,18 +73,18 @@ struct ReleaseTests {
         let store = FolderStore()
         try store.publish(version: "1", model: v1)
         try store.publish(version: "2", model: v2)
-        let release = try fetcher.resolve(manifest: store.uri("tiny/1/model.json"))
+        let release = try fetcher.resolve(release: store.uri("tiny/1/model.json"))
         #expect(release.version == "1" && release.sha256 == FolderStore.sha(v1))
     }
 
     @Test func aPinFailsOnceTheStoreHasMovedOnBeforeAnythingIsDownloaded() throws {
         let store = FolderStore()
         try store.publish(version: "1", model: v1)
-        #expect(try fetcher.resolve(manifest: store.uri("tiny/latest"), expecting: FolderStore.sha(v1)).version == "1")
+        #expect(try fetcher.resolve(release: store.uri("tiny/latest"), pin: .init(sha256: FolderStore.sha(v1))).version == "1")
         try store.publish(version: "2", model: v2)
         let dest = Fixtures.scratch().appendingPathComponent("model")
         do {
-            _ = try fetcher.fetchRelease(manifest: store.uri("tiny/latest"), into: dest, expecting: FolderStore.sha(v1))
+            _ = try fetcher.fetch(release: store.uri("tiny/latest"), into: dest, pin: .init(sha256: FolderStore.sha(v1)))
             Issue.record("a moved store passed the pin")
         } catch let e as FetchError {
             #expect(e.exitCode == 5 && "\(e)".contains("the store changed since the pin") && "\(e)".contains(FolderStore.sha(v2)))
@@ -98,7 +98,7 @@ struct ReleaseTests {
             try store.publish(version: "1", model: v1)
             try Data("swapped".utf8).write(to: store.url("tiny/1/\(file)"))
             let dest = Fixtures.scratch().appendingPathComponent("model")
-            #expect(throws: FetchError.self, "\(file)") { try fetcher.fetchRelease(manifest: store.uri("tiny/latest"), into: dest) }
+            #expect(throws: FetchError.self, "\(file)") { try fetcher.fetch(release: store.uri("tiny/latest"), into: dest) }
             #expect(files(in: dest).isEmpty, "\(file)")
         }
     }
@@ -110,7 +110,7 @@ struct ReleaseTests {
         try Data("evil".utf8).write(to: store.url("tiny/1/model.onnx"))
         try store.publish(version: "1", model: Data("evil".utf8), movesLatest: false)
         do {
-            _ = try fetcher.resolve(manifest: store.uri("tiny/latest"))
+            _ = try fetcher.resolve(release: store.uri("tiny/latest"))
             Issue.record("an edited manifest was accepted")
         } catch FetchError.checksumMismatch(let file, _, _) {
             #expect(file.hasSuffix("tiny/1/model.json"))
@@ -134,6 +134,8 @@ struct ReleaseTests {
                 try store.publish(version: "1", model: self.v1) { $0["artifact"] = ["file": "../x.onnx", "sha256": FolderStore.sha(self.v1)] }
             }),
             ("labels without a digest", { try store.publish(version: "1", model: self.v1) { $0["labels_sha256"] = nil } }),
+            ("labels named like the artifact", { try store.publish(version: "1", model: self.v1) { $0["labels"] = "model.onnx" } }),
+            ("labels named model.json", { try store.publish(version: "1", model: self.v1) { $0["labels"] = "model.json" } }),
             ("a manifest over 1 MiB", {
                 try store.publish(version: "1", model: self.v1) { $0["description"] = String(repeating: "x", count: 1 << 20) }
             }),
@@ -142,7 +144,7 @@ struct ReleaseTests {
             try make()
             let dest = Fixtures.scratch().appendingPathComponent("model")
             do {
-                _ = try fetcher.fetchRelease(manifest: store.uri("tiny/latest"), into: dest)
+                _ = try fetcher.fetch(release: store.uri("tiny/latest"), into: dest)
                 Issue.record("\(name): accepted")
             } catch let e as FetchError {
                 #expect(e.exitCode == 5, "\(name): \(e)")
@@ -152,24 +154,70 @@ struct ReleaseTests {
         }
     }
 
+    @Test func aManifestPinCoversWhatAnArtifactPinDoesNot() throws {
+        let store = FolderStore()
+        let first = try store.publish(version: "1", model: v1)
+        // Version 2: the same artifact, other labels.
+        try store.publish(version: "2", model: v1, labels: Data("dog\ncat\n".utf8))
+        #expect(try fetcher.resolve(release: store.uri("tiny/latest"), pin: .init(sha256: FolderStore.sha(v1))).version == "2")
+        do {
+            _ = try fetcher.resolve(release: store.uri("tiny/latest"), pin: .init(manifestSHA256: FolderStore.sha(first)))
+            Issue.record("a manifest pin passed a release with other labels")
+        } catch let e as FetchError {
+            #expect(e.exitCode == 5 && "\(e)".contains("pins manifest sha256"))
+        }
+        // A version's own model.json with its digest: what a build fetches.
+        let release = try fetcher.resolve(release: store.uri("tiny/1/model.json"), pin: .init(manifestSHA256: FolderStore.sha(first)))
+        #expect(release.version == "1")
+    }
+
+    @Test func anArtifactLargerThanItsManifestSaysIsCutOff() throws {
+        let store = FolderStore()
+        try store.publish(version: "1", model: v1) { manifest in
+            var artifact = manifest["artifact"] as! [String: Any]
+            artifact["size"] = 4
+            manifest["artifact"] = artifact
+        }
+        let dest = Fixtures.scratch().appendingPathComponent("model")
+        do {
+            _ = try fetcher.fetch(release: store.uri("tiny/latest"), into: dest)
+            Issue.record("an artifact over its size was accepted")
+        } catch let e as FetchError {
+            #expect(e.exitCode == 5 && "\(e)".contains("more than the 4 bytes"), "\(e)")
+        }
+        #expect(files(in: dest).isEmpty)
+    }
+
+    @Test func storeTextInMessagesCannotStartALineOfItsOwn() throws {
+        let store = FolderStore()
+        let manifest = try store.publish(version: "1", model: v1)
+        try store.pointer("tiny", ["name": "tiny", "version": "1\n##vso[task.setvariable variable=x]y", "manifest_sha256": FolderStore.sha(manifest)])
+        do {
+            _ = try fetcher.resolve(release: store.uri("tiny/latest"))
+            Issue.record("a version with a newline was accepted")
+        } catch let e as FetchError {
+            #expect(!"\(e)".contains("\n") && "\(e)".contains("1?##vso"), "\(e)")
+        }
+    }
+
     @Test func theCommandResolvesPinsAndFetches() throws {
         let store = FolderStore()
         try store.publish(version: "1", model: v1)
         try store.publish(version: "2", model: v2)
         let commands = CommandTests()
-        let resolved = try commands.run(["--manifest", store.uri("tiny/latest"), "--resolve"], env: [:])
+        let resolved = try commands.run(["--release", store.uri("tiny/latest"), "--resolve"], env: [:])
         #expect(resolved.status == 0, "\(resolved.output)")
         let json = try JSONDecoder().decode(Release.self, from: Data(resolved.output.utf8))
         #expect(json.version == "2" && json.sha256 == FolderStore.sha(v2))
 
         let dest = Fixtures.scratch().appendingPathComponent("model")
-        let pinned = try commands.run(["--manifest", store.uri("tiny/latest"), "--dest", dest.path, "--expect-sha256", FolderStore.sha(v1)], env: [:])
+        let pinned = try commands.run(["--release", store.uri("tiny/latest"), "--dest", dest.path, "--expect-sha256", FolderStore.sha(v1)], env: [:])
         #expect(pinned.status == 5 && pinned.output.contains("the store changed since the pin"), "\(pinned.output)")
-        let fetched = try commands.run(["--manifest", store.uri("tiny/latest"), "--dest", dest.path, "--expect-sha256", FolderStore.sha(v2)], env: [:])
+        let fetched = try commands.run(["--release", store.uri("tiny/latest"), "--dest", dest.path, "--expect-sha256", FolderStore.sha(v2)], env: [:])
         #expect(fetched.status == 0 && fetched.output.contains("release tiny 2: sha256 \(FolderStore.sha(v2))"), "\(fetched.output)")
         #expect(files(in: dest) == ["labels.txt", "model.json", "model.onnx"])
 
-        let usage = try commands.run(["--manifest", store.uri("tiny/latest")], env: [:])
+        let usage = try commands.run(["--release", store.uri("tiny/latest")], env: [:])
         #expect(usage.status == 64 || usage.status == 2, "\(usage.output)")  // ArgumentParser's validation exit
     }
 }

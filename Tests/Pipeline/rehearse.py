@@ -18,8 +18,10 @@ The same steps the cloud runs, with local stand-ins only where the cloud cannot 
   6. check          pipeline/check-image: non-root, read-only root, no shell, Healthy, ready, the
                     labelled version served, a photo classified right (HTTP and gRPC), graceful stop
   7. manifests      pipeline/render-manifests: every overlay rendered with the image's digest, validated
-  8. a new version  version 2 published; the next build picks it up; a build pinned to version 1's
-                    digest fails loudly; a tampered artifact in the store fails a fresh build
+  8. new versions   version 2 published: the next build picks it up, and a build pinned to version
+                    1's digest fails loudly; version 3, the same artifact with other labels: the
+                    next build serves version 3 (the build cache is keyed on the whole release);
+                    a tampered artifact in the store fails a fresh build
 The last line says what was built. Needs root (podman), `make model test-data lint-venv`.
 """
 import hashlib
@@ -126,7 +128,7 @@ def image_files(image):
 def scan_for_secrets(image, secrets, expect_leak=False):
     """Fails if any secret is in any layer of `image` (every file's bytes), its config or its history
     (with `expect_leak`, fails unless one is: the scan's own control)."""
-    needles = [s.encode() for s in secrets] + [s.replace("/", "\\/").encode() for s in secrets]
+    needles = sorted({form.encode() for s in secrets for form in encodings(s)})
     hits, layers = [], set()
     for where, path, data in image_files(image):
         if where:
@@ -134,7 +136,7 @@ def scan_for_secrets(image, secrets, expect_leak=False):
         hits += [f"{where}:{path}" if where else path for n in needles if n in data]
     history = podman("history", "--no-trunc", "--format", "{{.CreatedBy}} {{.Comment}}", image)
     inspect = podman("image", "inspect", image)
-    hits += [where for where, text in (("history", history), ("inspect", inspect)) for s in secrets if s in text]
+    hits += [where for where, text in (("history", history), ("inspect", inspect)) for n in needles if n.decode() in text]
     if expect_leak:
         if not hits:
             sys.exit(f"FAIL: the scan missed the credential planted in {image}")
@@ -143,6 +145,25 @@ def scan_for_secrets(image, secrets, expect_leak=False):
     if hits:
         sys.exit(f"FAIL: a credential is in {image}: {sorted(set(hits))}")
     print(f"no credential in {image}: {len(layers)} layers (every file), config and history scanned for {len(secrets)} secrets")
+
+
+def encodings(secret):
+    """The forms a secret could take in a file or a log: as is, JSON-escaped, percent-encoded and
+    -decoded (SAS signatures travel encoded), and base64 of each."""
+    import base64
+    from urllib.parse import quote, unquote
+    forms = {secret, secret.replace("/", "\\/"), quote(secret, safe=""), unquote(secret)}
+    return forms | {base64.b64encode(f.encode()).decode() for f in forms}
+
+
+def scan_logs(secrets):
+    """Fails if a build or check log of this run holds a credential."""
+    needles = {form for s in secrets for form in encodings(s)}
+    logs = [os.path.join(WORK, f) for f in os.listdir(WORK) if f.endswith(".log")]
+    hits = [path for path in logs for n in needles if n in open(path, errors="replace").read()]
+    if hits:
+        sys.exit(f"FAIL: a credential is in the logs {sorted(set(hits))}")
+    print(f"no credential in the {len(logs)} build logs of this run")
 
 
 def size_breakdown(image):
@@ -255,9 +276,11 @@ def main():
             scan_for_secrets(image, secrets)
             # The model stage is where the secret was mounted: its layers must not hold it either.
             stage = f"localhost/model-stage:{s}"
+            got = labels(image)
             run(PODMAN + ["build"] + ENGINE["BUILD_FLAGS"].split() + ["--secret", f"id=model-credentials,src={creds[s]['builder']}",
-                "--target", "model", "--build-arg", f"MODEL_MANIFEST={info[s]['store']}/efficientnet-lite0/latest",
-                "--build-arg", f"MODEL_SHA256={v1}", "-t", stage, "-f", "Dockerfile", "."], log=os.path.join(WORK, f"stage-{s}.log"))
+                "--target", "model", "--build-arg", f"MODEL_RELEASE={got['ai.model.release']}",
+                "--build-arg", f"MODEL_MANIFEST_SHA256={got['ai.model.manifest-sha256']}", "-t", stage, "-f", "Dockerfile", "."],
+                log=os.path.join(WORK, f"stage-{s}.log"))
             scan_for_secrets(stage, secrets)
 
         step("6. run the image (pipeline/check-image)")
@@ -268,7 +291,7 @@ def main():
         digest = podman("image", "inspect", s3_image, "--format", "{{.Digest}}")
         run(["pipeline/render-manifests", f"{IMAGE}@{digest}"])
 
-        step("8. version 2: the next build picks it up; a stale pin and a tampered store fail")
+        step("8. new versions: the next build picks version 2 up, a stale pin fails, version 3 (new labels only) is served as itself, a tampered store fails")
         v2_dir = make_version_2(os.path.join(WORK, "v2"))
         v2 = sha256(os.path.join(v2_dir, "model.onnx"))
         run([".venv/bin/python", "pipeline/publish.py", "--store", info["s3"]["store"], "--model-dir", v2_dir, "--version", "2"],
@@ -282,12 +305,29 @@ def main():
             sys.exit(f"FAIL: a build pinned to version 1 ({v1}) did not fail on a store at version 2: exit {code}\n{output[-2000:]}")
         print(f"a build pinned to version 1's digest fails (exit {code}): the store changed since the pin")
 
+        # Version 3: version 2's artifact with other labels. Only the manifest differs, and the
+        # image must still be version 3's (its model stage is not a cached copy of version 2's).
+        v3_dir = os.path.join(WORK, "v3")
+        shutil.copytree(v2_dir, v3_dir, dirs_exist_ok=True)
+        lines = open(os.path.join(DEMO, "labels.txt")).read().split("\n")
+        lines[967] = "n07920052 espresso (relabelled in version 3)"
+        open(os.path.join(v3_dir, "labels.txt"), "w").write("\n".join(lines))
+        run([".venv/bin/python", "pipeline/publish.py", "--store", info["s3"]["store"], "--model-dir", v3_dir, "--version", "3"],
+            env=info["s3"]["publisher"])
+        v3_image = f"{IMAGE}:s3-v3"
+        build(info["s3"]["store"], v3_image, creds["s3"]["builder"], "3", v2)
+        _, output = run(["pipeline/check-image", v3_image], log=os.path.join(WORK, "check-v3.log"))
+        print(output.strip().splitlines()[-1])
+        if "relabelled in version 3" not in output:
+            sys.exit(f"FAIL: the version 3 image does not serve version 3's labels:\n{output[-2000:]}")
+        print("version 3 (version 2's artifact, new labels) is served with its own labels: the build cache is keyed on the whole release")
+
         import boto3
         s3 = boto3.client("s3", endpoint_url=info["s3"]["endpoint"], region_name="us-east-1",
                           aws_access_key_id=info["s3"]["publisher"]["AWS_ACCESS_KEY_ID"],
                           aws_secret_access_key=info["s3"]["publisher"]["AWS_SECRET_ACCESS_KEY"])
         # Someone with write access swaps version 2's artifact for other bytes (here version 1's).
-        s3.put_object(Bucket=info["s3"]["bucket"], Key="models/efficientnet-lite0/2/model.onnx",
+        s3.put_object(Bucket=info["s3"]["bucket"], Key="models/efficientnet-lite0/3/model.onnx",
                       Body=open(os.path.join(DEMO, "model.onnx"), "rb").read())
         tampered = f"{IMAGE}:tampered"
         code, output = build(info["s3"]["store"], tampered, creds["s3"]["builder"], None, None, no_cache=True)
@@ -296,12 +336,14 @@ def main():
             sys.exit(f"FAIL: a tampered artifact did not fail the build (exit {code}, image exists: {exists})\n{output[-2000:]}")
         print(f"a fresh build from the tampered store fails (exit {code}): "
               + next(line for line in output.splitlines() if "checksum mismatch" in line).strip())
+        scan_logs(secrets)
     finally:
         stop()
 
-    size_breakdown(v2_image)
-    size = int(podman("image", "inspect", v2_image, "--format", "{{.Size}}"))
-    print(f"\npipeline: built {v2_image} ({size / 1e6:.0f} MB, {time.time() - started:.0f} s): model efficientnet-lite0 version 2, sha256 {v2}")
+    size_breakdown(v3_image)
+    size = int(podman("image", "inspect", v3_image, "--format", "{{.Size}}"))
+    print(f"\npipeline: built {v3_image} ({size / 1e6:.0f} MB, {time.time() - started:.0f} s): model efficientnet-lite0 version 3, "
+          f"sha256 {v2}, manifest sha256 {labels(v3_image)['ai.model.manifest-sha256']}")
 
 
 if __name__ == "__main__":
