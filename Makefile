@@ -9,9 +9,10 @@ APT_PACKAGES := libdnnl-dev libturbojpeg0-dev libspng-dev libcurl4-openssl-dev z
 VENV := .venv
 PY := $(VENV)/bin/python
 MODEL_DIR := models/efficientnet-lite0
+INT8_DIR := models/efficientnet-lite0-int8
 PORT ?= 8080
 
-.PHONY: help setup apt venv model check-model test-data build release check test run conformance-report proto grpc-proto bench-engine clean lint-venv validate pipeline publish reliability-test fuzz bench-smoke
+.PHONY: help setup apt venv model check-model test-data build release check test run conformance-report proto grpc-proto bench-engine clean lint-venv validate pipeline publish gate reliability-test fuzz bench-smoke
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -37,14 +38,19 @@ $(VENV)/.installed: models/requirements.txt models/requirements-nodeps.txt Tests
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r models/requirements.txt -r Tests/Fixtures/requirements.txt
 	touch $@
 
-# The demo model, built reproducibly; its SHA-256 must equal the manifest's.
-model: $(MODEL_DIR)/model.onnx ## build the demo model reproducibly and check its SHA-256 against the manifest
+# The demo models, built reproducibly (fp32 exported, int8 quantized from it); each SHA-256 must
+# equal its manifest's.
+CHECK_SHA = want=$$($(PY) -c "import json,sys;print(json.load(open(sys.argv[1]))['artifact']['sha256'])" $(dir $@)model.json); \
+	got=$$(sha256sum $@ | cut -d' ' -f1); \
+	if [ "$$want" != "$$got" ]; then echo "SHA-256 mismatch for $@: manifest $$want, built $$got"; rm -f $@; exit 1; fi; \
+	echo "$@ sha256 $$got matches the manifest"
+model: $(MODEL_DIR)/model.onnx $(INT8_DIR)/model.onnx ## build the demo models (fp32, and int8 from it) reproducibly and check their SHA-256s
 $(MODEL_DIR)/model.onnx: $(MODEL_DIR)/export.py $(VENV)/.installed
 	$(PY) $(MODEL_DIR)/export.py --output $@
-	@want=$$($(PY) -c "import json;print(json.load(open('$(MODEL_DIR)/model.json'))['artifact']['sha256'])"); \
-	got=$$(sha256sum $@ | cut -d' ' -f1); \
-	if [ "$$want" != "$$got" ]; then echo "SHA-256 mismatch: manifest $$want, built $$got"; rm -f $@; exit 1; fi; \
-	echo "model.onnx sha256 $$got matches the manifest"
+	@$(CHECK_SHA)
+$(INT8_DIR)/model.onnx: $(INT8_DIR)/quantize.py $(INT8_DIR)/calibration.json $(MODEL_DIR)/model.onnx
+	$(PY) $(INT8_DIR)/quantize.py --output $@ 2>&1 | grep -v "^WARNING:root:Please consider"
+	@$(CHECK_SHA)
 
 check-model: model ## the demo model against onnxruntime and Pillow on real photos
 	$(PY) $(MODEL_DIR)/check_model.py
@@ -52,9 +58,10 @@ check-model: model ## the demo model against onnxruntime and Pillow on real phot
 # Test fixtures (git-ignored, cached under .cache/).
 test-data: model ## the test fixtures under .cache/ (ONNX node tests, reference models, photos, hostile images)
 	$(PY) -W ignore Tests/Fixtures/onnx_conformance.py .cache/onnx-tests
-	$(PY) Tests/Fixtures/reference_models.py .cache/reference-models --demo $(MODEL_DIR) 2>/dev/null
+	$(PY) Tests/Fixtures/reference_models.py .cache/reference-models --demo $(MODEL_DIR) --demo-int8 $(INT8_DIR) 2>/dev/null
 	$(PY) Tests/Fixtures/images.py .cache/images $(MODEL_DIR)
 	$(PY) Tests/Fixtures/hostile_images.py .cache/images/hostile .cache/images/coffee.jpg
+	$(PY) Tests/Fixtures/gate_views.py .cache/images/gate
 
 build: apt ## debug build of everything (what `swift test` uses)
 	swift build
@@ -78,6 +85,19 @@ $(LINT_VENV)/.installed: k8s/requirements.txt
 
 validate: lint-venv ## lint the Kubernetes manifests, the Dockerfile and the pipelines
 	bash k8s/validate.sh
+
+# The accuracy gate on the engine that serves: the int8 demo model against fp32 on 288 photos the
+# calibration never saw (top-1 agreement >= 0.85, top-5 overlap >= 0.80, the four named photos keep
+# their class); then its control, a per-tensor quantized model, which must fail it.
+GATE_EXPECT := --expect coffee-0.jpg=967 --expect camera-0.jpg=872 --expect rocket-0.jpg=657 --expect motorcycle_left-0.jpg=665
+gate: model test-data ## the int8 accuracy gate (model-infer gate: int8 vs fp32 on 288 unseen photos), and its control
+	pipeline/build-binaries
+	.build-static/release/model-infer gate --reference $(MODEL_DIR) --candidate $(INT8_DIR) $(GATE_EXPECT) .cache/images/gate/*.jpg
+	mkdir -p .cache/gate-control && cp $(MODEL_DIR)/labels.txt .cache/gate-control/
+	$(PY) $(INT8_DIR)/quantize.py --per-tensor --output .cache/gate-control/model.onnx 2>&1 | grep -v "^WARNING:root:Please consider"
+	@if .build-static/release/model-infer gate --reference $(MODEL_DIR) --candidate .cache/gate-control $(GATE_EXPECT) .cache/images/gate/*.jpg; then \
+	  echo "the gate passed a per-tensor quantized model: it cannot tell a bad model from a good one"; exit 1; \
+	else echo "control: the gate fails the per-tensor quantized model, as it must"; fi
 
 # The cloud pipeline rehearsed: S3 (moto) and Azure Blob stores, publish, the real Dockerfile built
 # with podman from each store's latest (credentials as a build secret), the image checked and run,
@@ -117,7 +137,7 @@ bench-smoke: model test-data ## a few seconds of each benchmark, to keep them fr
 	bench/run --smoke
 	bench/protocols --smoke
 
-test: setup check-model test-data validate pipeline reliability-test fuzz bench-smoke ## everything CI runs: setup, check-model, test-data, validate, pipeline, reliability-test, fuzz, bench-smoke, then the whole Swift test suite
+test: setup check-model test-data validate pipeline gate reliability-test fuzz bench-smoke ## everything CI runs: setup, check-model, test-data, validate, pipeline, gate, reliability-test, fuzz, bench-smoke, then the whole Swift test suite
 	swift build --build-tests
 	swift test --skip-build
 

@@ -88,7 +88,7 @@ class OnnxRuntime:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=os.path.join(ROOT, "models/efficientnet-lite0/model.onnx"))
-    ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/model-infer"))
+    ap.add_argument("--binary", default=os.path.join(ROOT, ".build-static/release/model-infer"))
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--batches", default="1,8")

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Models and expected outputs from onnxruntime, for the engine's equality tests.
 
-    python Tests/Fixtures/reference_models.py OUT_DIR [--demo models/efficientnet-lite0]
+    python Tests/Fixtures/reference_models.py OUT_DIR [--demo models/efficientnet-lite0] [--demo-int8 models/efficientnet-lite0-int8]
 
 Writes backend-test folders (model.onnx, test_data_set_N/input_K.pb, output_K.pb, meta.json):
   OUT_DIR/demo_batch1, demo_batch8     the demo model on scikit-image photos (Pillow preprocessing)
+  OUT_DIR/demo_int8_batch1             the int8 demo model (QDQ) on the same photos
   OUT_DIR/light_*_random               onnx's nine light models with seeded random weights
   OUT_DIR/resnet18_like, mobilenet_v3_like, squeezenet_like   small generated CNNs, random weights
-Expected outputs come from onnxruntime (ORT_ENABLE_ALL), so the tests prove equality with it.
+  OUT_DIR/*_qdq                        each of those twelve quantized by onnxruntime's quantize_static
+                                       (QDQ, per-channel s8 weights, u8 activations, calibrated on
+                                       other random inputs than the test's)
+Expected outputs come from onnxruntime (ORT_ENABLE_ALL), so the tests prove equality with it: to
+1e-4 in float; for a quantized model within QDQ_ATOL output quantization steps (see qdq_case).
 """
 import argparse
 import json
@@ -17,10 +22,16 @@ import sys
 
 import numpy as np
 import onnx
+import onnx.version_converter
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-STAMP = "reference-models-v1"
+STAMP = "reference-models-v2"
+# A quantized model's outputs may differ from onnxruntime's by this many steps of its output's
+# quantization. Why any: the engine runs QDQ as dequantize → float kernel → quantize, onnxruntime
+# as integer kernels; the float sums round differently, so a value next to a rounding boundary
+# can land one step apart, and the next layer carries that on.
+QDQ_STEPS = 4
 RNG = np.random.default_rng(20261121)
 
 
@@ -69,6 +80,69 @@ def demo_cases(out, demo_dir):
     write_case(out, "demo_batch8", model, [{name: batch}], rtol=0, atol=1e-4)
 
 
+def demo_int8_case(out, int8_dir):
+    sys.path.insert(0, int8_dir.replace("-int8", ""))
+    import check_model
+    with open(os.path.join(int8_dir, "model.json")) as f:
+        manifest = json.load(f)
+    model = onnx.load(os.path.join(int8_dir, manifest["artifact"]["file"]))
+    name = manifest["input"]["name"]
+    feeds = [{name: check_model.preprocess(check_model.photo(p), manifest)} for p in PHOTOS]
+    write_case(out, "demo_int8_batch1", model, feeds, rtol=0, atol=QDQ_STEPS * output_step(model))
+
+
+# --- quantized models -------------------------------------------------------------------------
+
+def output_step(model):
+    """The scale of the DequantizeLinear that makes the graph's (first) output, else 0."""
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    out = model.graph.output[0].name
+    producers = {o: n for n in model.graph.node for o in n.output}
+    node = producers.get(out)
+    # Walk back through shape-only and softmax-free ops to the DequantizeLinear.
+    while node is not None and node.op_type in ("Reshape", "Flatten", "Squeeze", "Identity"):
+        node = producers.get(node.input[0])
+    if node is None or node.op_type != "DequantizeLinear" or node.input[1] not in inits:
+        return 0.0
+    return float(np.max(inits[node.input[1]]))
+
+
+def qdq(model, calibration):
+    """`model` quantized by onnxruntime's quantize_static, QDQ format, calibrated on `calibration` (feeds)."""
+    import tempfile
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(calibration)
+
+        def get_next(self):
+            return next(self.it, None)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "in.onnx"), os.path.join(tmp, "out.onnx")
+        if model.opset_import[0].version < 11:
+            # The light models are opset 8 and IR 3 (initializers listed as graph inputs, which
+            # randomize_light does not add): the quantizer's opset upgrade needs them declared.
+            model = onnx.ModelProto.FromString(model.SerializeToString())
+            model.ir_version = max(model.ir_version, 7)
+            model = onnx.version_converter.convert_version(model, 13)
+        onnx.save(model, src)
+        import logging
+        logging.getLogger().setLevel(logging.ERROR)
+        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        return onnx.load(dst)
+
+
+def qdq_case(out, name, model, feeds_list, calibration):
+    """The quantized `model` against onnxruntime running the same file: outputs within QDQ_STEPS of
+    the output's quantization step (relative 1e-3 when the output is not a DequantizeLinear's)."""
+    q = qdq(model, calibration)
+    step = output_step(q)
+    write_case(out, name + "_qdq", q, feeds_list, rtol=0 if step else 1e-2, atol=QDQ_STEPS * step if step else 1e-2)
+
+
 # --- onnx's light models with random weights ------------------------------------------------
 
 def randomize_light(path):
@@ -111,6 +185,8 @@ def light_cases(out):
         shape = [d.dim_value or 1 for d in x.type.tensor_type.shape.dim]
         feeds = {x.name: RNG.random(shape, dtype=np.float32)}
         write_case(out, name[:-5] + "_random", model, [feeds], rtol=1e-3, atol=1e-4)
+        calibration = [{x.name: RNG.random(shape, dtype=np.float32)} for _ in range(2)]
+        qdq_case(out, name[:-5] + "_random", model, [feeds], calibration)
 
 
 # --- small generated CNNs ------------------------------------------------------------------
@@ -227,10 +303,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--demo", default=None)
+    ap.add_argument("--demo-int8", default=None)
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     stamp = os.path.join(out, "STAMP")
-    want = STAMP + (":demo" if args.demo else "")
+    want = STAMP + (":demo" if args.demo else "") + (":int8" if args.demo_int8 else "")
     if os.path.exists(stamp) and open(stamp).read() == want:
         print(f"{out}: up to date")
         return 0
@@ -239,10 +316,14 @@ def main():
     for name, build, size in [("resnet18_like", resnet18_like, 64), ("mobilenet_v3_like", mobilenet_v3_like, 96),
                               ("squeezenet_like", squeezenet_like, 96)]:
         model = build()
-        write_case(out, name, model, [{"input": RNG.standard_normal((n, 3, size, size)).astype(np.float32)} for n in (1, 3)])
+        feeds = [{"input": RNG.standard_normal((n, 3, size, size)).astype(np.float32)} for n in (1, 3)]
+        write_case(out, name, model, feeds)
+        qdq_case(out, name, model, feeds, [{"input": RNG.standard_normal((1, 3, size, size)).astype(np.float32)} for _ in range(4)])
     light_cases(out)
     if args.demo:
         demo_cases(out, os.path.abspath(args.demo))
+    if args.demo_int8:
+        demo_int8_case(out, os.path.abspath(args.demo_int8))
     with open(stamp, "w") as f:
         f.write(want)
     print(f"{out}: reference models written")
