@@ -14,6 +14,8 @@ extension Planner {
             return try planBinary(node, try need(x, node), try need(ins.count > 1 ? ins[1] : nil, node))
         case "Concat":
             return try planConcat(node, ins.compactMap { $0 })
+        case "QuantizeLinear", "DequantizeLinear":
+            return try planQuantize(node, ins)
         default:
             guard let ops = eltwiseOps(node), let x, x.type == .float32 else {
                 if node.opType == "Clip" { return false }  // runtime bounds or integer data: reference kernel

@@ -59,6 +59,13 @@ extension MemoryDesc {
 
     var byteSize: Int { withUnsafePointer(to: self) { dnnl_memory_desc_get_size($0) } }
 
+    /// The same layout with another element type (a quantized copy of a float tensor, or back).
+    func with(type: dnnl_data_type_t) -> MemoryDesc {
+        var md = self
+        md.data_type = type
+        return md
+    }
+
     /// The same logical tensor seen with a different shape of equal element count (plain layouts only).
     func reshaped(_ shape: [Int]) -> MemoryDesc { .plain(shape, type: data_type) }
 
@@ -113,12 +120,12 @@ final class Primitive {
 
     var scratchpadSize: Int { md(dnnl_query_scratchpad_md).byteSize }
 
-    static func reorder(from src: MemoryDesc, to dst: MemoryDesc) throws -> Primitive {
+    static func reorder(from src: MemoryDesc, to dst: MemoryDesc, attr: PrimitiveAttr? = nil) throws -> Primitive {
         var pd: dnnl_primitive_desc_t?
         var s = src
         var d = dst
         let engine = DNNLEngine.shared.handle
-        try check(dnnl_reorder_primitive_desc_create(&pd, &s, engine, &d, engine, nil), "reorder_primitive_desc_create")
+        try check(dnnl_reorder_primitive_desc_create(&pd, &s, engine, &d, engine, attr?.handle), "reorder_primitive_desc_create")
         return try Primitive(pd: pd!)
     }
 }
@@ -153,6 +160,13 @@ final class PrimitiveAttr {
     func setOutputScale(_ scale: Float) throws {
         var s = scale
         try check(dnnl_primitive_attr_set_output_scales(handle, 1, 0, &s), "set_output_scales")
+    }
+
+    /// One zero point for the whole of argument `arg` (`DNNL_ARG_SRC`, `DNNL_ARG_DST`).
+    func setZeroPoint(_ arg: Int32, _ value: Int32) throws {
+        guard value != 0 else { return }
+        var z = value
+        try check(dnnl_primitive_attr_set_zero_points(handle, arg, 1, 0, &z), "set_zero_points")
     }
 }
 

@@ -97,7 +97,7 @@ final class Planner {
     func plain(_ v: Value) throws -> Value {
         if v.isPlain { return v }
         if let copy = plainCopies[ObjectIdentifier(v)] { return copy }
-        let copy = try reorder(v, to: .plain(v.shape))
+        let copy = try reorder(v, to: .plain(v.shape, type: v.md.data_type))
         plainCopies[ObjectIdentifier(v)] = copy
         return copy
     }
@@ -114,7 +114,7 @@ final class Planner {
             }
             return out
         }
-        let out = newValue(internalName(v.name), shape: v.shape, md: md)
+        let out = newValue(internalName(v.name), shape: v.shape, type: v.type, md: md)
         let prim = try Primitive.reorder(from: v.md, to: md)
         emit("reorder \(v.name)", reads: [v], writes: [out]) { b in
             let call = PrimitiveCall(prim, [(Arg.src, try b.memory(v)), (Arg.dst, try b.memory(out))])

@@ -21,7 +21,8 @@ final class Value {
     let type: DataType
     /// Known while planning (initializers, folded constants); such values need no step.
     let constant: Tensor?
-    /// The oneDNN layout of a float32 value; plain row-major unless a primitive chose a blocked one.
+    /// The oneDNN layout of the value (float32, or 8-bit quantized); plain row-major unless a
+    /// primitive chose a blocked one. Types oneDNN has no name for keep an empty descriptor.
     var md: MemoryDesc
     /// Arena storage this value occupies (shared when a step writes in place).
     var storage: Storage?
@@ -30,7 +31,7 @@ final class Value {
 
     var count: Int { shape.reduce(1, *) }
     var byteSize: Int { isPlain ? count * type.size : md.byteSize }
-    var isPlain: Bool { type != .float32 || md.isPlain }
+    var isPlain: Bool { type.dnnl == dnnl_data_type_undef || md.isPlain }
 
     /// Makes this value live in `other`'s storage (a view, or an in-place result).
     func share(_ other: Value) {
