@@ -5,6 +5,7 @@ extension Planner {
     /// follow it, as one oneDNN convolution with post-ops.
     func planConv(_ node: Node, _ ins: [Value?]) throws {
         guard let x0 = ins[0], let w0 = ins.count > 1 ? ins[1] : nil else { throw KernelError("Conv needs X and W") }
+        if try planInt8Conv(node, ins) { return }
         try requireFloat(node, x0, w0)
         let rank = x0.shape.count
         guard (3...5).contains(rank), w0.shape.count == rank else { throw unsupported(node, "Conv on rank \(rank)") }

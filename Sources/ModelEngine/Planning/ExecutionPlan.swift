@@ -38,7 +38,7 @@ final class ExecutionPlan {
             guard let v = planner.values[spec.name] else { throw ModelError.invalidModel("nothing produces output '\(spec.name)'") }
             outs.append((spec.name, try planner.plain(v)))
         }
-        let steps = planner.steps
+        let steps = Planner.live(planner.steps, outputs: outs.map(\.1))
         var storages: [ObjectIdentifier: Storage] = [:]
         for (i, step) in steps.enumerated() {
             for v in step.reads + step.writes {

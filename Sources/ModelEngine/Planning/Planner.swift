@@ -22,6 +22,8 @@ final class Planner {
     var uses: [String: Int] = [:]
     /// Consumers of each value name, by node index.
     var consumers: [String: [Int]] = [:]
+    /// The node that produces each value name, by index.
+    var producers: [String: Int] = [:]
     /// Nodes already planned as part of a fusion.
     var fused = Set<Int>()
     var graphOutputs: Set<String>
@@ -38,6 +40,7 @@ final class Planner {
         for (name, t) in graph.constants { values[name] = Value(name: name, shape: t.shape, type: t.dataType, constant: t) }
         for (name, v) in inputs { values[name] = v }
         for (i, node) in graph.nodes.enumerated() {
+            for output in node.outputs where !output.isEmpty { producers[output] = i }
             for input in node.inputs where !input.isEmpty {
                 uses[input, default: 0] += 1
                 consumers[input, default: []].append(i)
@@ -241,6 +244,24 @@ extension Planner {
         if training != 0 && ratio != 0 {
             throw ModelError.unsupported([UnsupportedNode(opType: node.opType, name: node.name, reason: "training mode (random masks)")])
         }
+    }
+}
+
+extension Planner {
+    /// The steps whose results something reads — a graph output, or a later kept step — in
+    /// order. Fusions read past values the graph still names (the dequantized copy of an int8
+    /// convolution's source), whose steps go here. Storage, not the value, is what counts as read,
+    /// so a step writing memory another value shares (an in-place sum) stays.
+    static func live(_ steps: [Step], outputs: [Value]) -> [Step] {
+        var needed = Set(outputs.compactMap { $0.storage.map(ObjectIdentifier.init) })
+        var kept: [Step] = []
+        for step in steps.reversed() {
+            let writes = step.writes.compactMap { $0.storage.map(ObjectIdentifier.init) }
+            guard writes.isEmpty || writes.contains(where: needed.contains) else { continue }
+            kept.append(step)
+            for v in step.reads { if let s = v.storage { needed.insert(ObjectIdentifier(s)) } }
+        }
+        return kept.reversed()
     }
 }
 

@@ -1,0 +1,124 @@
+import CDNNL
+
+/// A QDQ convolution, `Q(Conv(DQ(x), DQ(w), DQ(b)))`, as the integers it stands for.
+struct Int8Conv {
+    var source: Value
+    var sourceScale: Float
+    var sourceZero: Int32
+    /// Int8 weights `[oc, ic/group, k…]` and their scale per output channel.
+    var weights: Tensor
+    var weightScales: [Float]
+    /// Int32 bias at scale `sourceScale · weightScales[oc]`, if any.
+    var bias: Tensor?
+    var outputScale: Float
+    var outputZero: Int32
+    var outputType: DataType
+    /// The QuantizeLinear node the convolution's result goes through.
+    var quantize: Int
+}
+
+extension Planner {
+    /// A QDQ convolution as one oneDNN int8 convolution: 8-bit source with its zero point, s8
+    /// weights, the int32 bias in the accumulator, per-channel output scales
+    /// `sx · sw[oc] / sy`, the output zero point, saturated to the output's 8-bit type — the
+    /// QuantizeLinear after it included. The dequantized copy of the source the graph names is
+    /// then read by nothing and dropped (`ExecutionPlan` keeps only steps whose results are read).
+    /// Returns false when the pattern does not hold or oneDNN has no int8 kernel for it; the
+    /// float path then runs the convolution between a dequantize and a quantize.
+    func planInt8Conv(_ node: Node, _ ins: [Value?]) throws -> Bool {
+        guard let q = int8Conv(node), let x0 = ins[0], let w0 = ins[1] else { return false }
+        let group = node.int("group", default: 1)
+        let (n, ic, oc) = (x0.shape[0], x0.shape[1], w0.shape[0])
+        let kernel = Array(w0.shape[2...])
+        guard group > 0, ic == w0.shape[1] * group, oc % group == 0, x0.shape.count == 4 else { return false }
+        let win = try Window(node, input: Array(x0.shape[2...]), kernel: kernel)
+        let outShape = [n, oc] + win.output
+        let wDims = group > 1 ? [group, oc / group, ic / group] + kernel : w0.shape
+
+        var src = MemoryDesc.plain(x0.shape, type: q.source.type.dnnl, any: true)
+        var wei = MemoryDesc.plain(wDims, type: dnnl_s8, any: true)
+        var dst = MemoryDesc.plain(outShape, type: q.outputType.dnnl, any: true)
+        var bias = MemoryDesc.plain([oc], type: dnnl_s32)
+        var desc = dnnl_convolution_desc_t()
+        let status = withUnsafePointer(to: &bias) { biasPtr in
+            dnnl_dilated_convolution_forward_desc_init(
+                &desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &wei, q.bias == nil ? nil : biasPtr, &dst,
+                win.strides.map(Int64.init), win.dnnlDilations, win.padBegin.map(Int64.init), win.padEnd.map(Int64.init)
+            )
+        }
+        guard status == dnnl_success else { return false }
+        let attr = try PrimitiveAttr()
+        var scales = (0..<oc).map { q.sourceScale * q.weightScales[q.weightScales.count == 1 ? 0 : $0] / q.outputScale }
+        try check(dnnl_primitive_attr_set_output_scales(attr.handle, Int64(oc), 1 << 1, &scales), "set_output_scales")
+        try attr.setZeroPoint(Arg.src, q.sourceZero)
+        try attr.setZeroPoint(Arg.dst, q.outputZero)
+        guard let prim = try? Primitive(desc: &desc, attr: attr) else { return false }
+
+        let x = try reorder(q.source, to: prim.md(dnnl_query_src_md))
+        let wPlain = Value(name: node.inputs[1] + "#s8", shape: wDims, type: .int8, md: .plain(wDims, type: dnnl_s8),
+                           constant: Tensor(shape: wDims, dataType: .int8, bytes: q.weights.bytes))
+        let w = try reorder(wPlain, to: prim.md(dnnl_query_weights_md))
+        var reads: [(Int32, Value)] = [(Arg.src, x), (Arg.weights, w)]
+        if let b = q.bias { reads.append((Arg.bias, Value(name: node.inputs[2] + "#s32", shape: [oc], type: .int32, constant: b))) }
+        let quantize = graph.nodes[q.quantize]
+        let out = newValue(quantize.outputs[0], shape: outShape, type: q.outputType, md: prim.md(dnnl_query_dst_md))
+        emitPrimitive(node.name, prim, reads: reads, writes: [(Arg.dst, out)])
+        define(quantize.outputs[0], out)
+        fused.insert(q.quantize)
+        consume(quantize)
+        return true
+    }
+
+    /// The pattern, read from the graph: `x` dequantized from a computed 8-bit value with one scale
+    /// and zero point; `w` from constant int8 with zero points 0 and a scale per tensor or per
+    /// output channel; the bias (if any) from int32 at scale `sx · sw`; and the result read only by
+    /// a QuantizeLinear with one scale and zero point to 8 bits.
+    func int8Conv(_ node: Node) -> Int8Conv? {
+        func producer(_ name: String) -> Node? { producers[name].map { graph.nodes[$0] }.flatMap { $0.opType == "DequantizeLinear" ? $0 : nil } }
+        func constant(_ node: Node, _ i: Int) -> Tensor? { i < node.inputs.count ? values[node.inputs[i]]?.constant : nil }
+        func scalar(_ t: Tensor?) -> Float? { t.flatMap { $0.count == 1 && $0.dataType == .float32 ? $0.floats[0] : nil } }
+        func zero(_ node: Node) -> Int32? {
+            guard node.inputs.count > 2, !node.inputs[2].isEmpty else { return 0 }
+            guard let z = constant(node, 2), z.count == 1, let v = z.integers?.first else { return nil }
+            return Int32(v)
+        }
+        /// Weights and biases are quantized symmetrically: every zero point (one per channel) is 0.
+        func zeros(_ node: Node) -> Bool {
+            guard node.inputs.count > 2, !node.inputs[2].isEmpty else { return true }
+            return constant(node, 2)?.integers?.allSatisfy { $0 == 0 } ?? false
+        }
+        guard node.inputs.count >= 2, let dx = producer(node.inputs[0]), let xq = values[dx.inputs[0]], xq.constant == nil,
+            xq.type == .uint8 || xq.type == .int8, let sx = scalar(constant(dx, 1)), let zx = zero(dx),
+            let dw = producer(node.inputs[1]), let wq = constant(dw, 0), wq.dataType == .int8, let sw = constant(dw, 1),
+            sw.dataType == .float32, sw.count == 1 || (sw.count == wq.shape[0] && dw.int("axis", default: 1) == 0),
+            zeros(dw)
+        else { return nil }
+        let swv = sw.floats
+        var bias: Tensor?
+        if node.inputs.count > 2, !node.inputs[2].isEmpty {
+            guard let db = producer(node.inputs[2]), let bq = constant(db, 0), bq.dataType == .int32, bq.count == wq.shape[0],
+                let sb = constant(db, 1), sb.dataType == .float32, zeros(db)
+            else { return nil }
+            // The bias must be at the accumulator's scale, or adding it there would be wrong.
+            let sbv = sb.floats
+            for oc in 0..<bq.count {
+                let want = sx * swv[swv.count == 1 ? 0 : oc]
+                let got = sbv[sbv.count == 1 ? 0 : oc]
+                guard abs(got - want) <= 1e-6 * abs(want) else { return nil }
+            }
+            bias = bq
+        }
+        let y = node.outputs[0]
+        guard uses[y] == 1, !graphOutputs.contains(y), let cs = consumers[y], cs.count == 1, !fused.contains(cs[0]) else { return nil }
+        let qn = graph.nodes[cs[0]]
+        guard qn.opType == "QuantizeLinear", qn.inputs.count > 1, let sy = scalar(constant(qn, 1)), sy > 0, let zy = zero(qn),
+            qn.int("block_size", default: 0) == 0
+        else { return nil }
+        let yType = qn.inputs.count > 2 && !qn.inputs[2].isEmpty ? constant(qn, 2)?.dataType : DataType.uint8
+        guard let yType, yType == .uint8 || yType == .int8 else { return nil }
+        return Int8Conv(
+            source: xq, sourceScale: sx, sourceZero: zx, weights: wq, weightScales: swv, bias: bias,
+            outputScale: sy, outputZero: zy, outputType: yType, quantize: cs[0]
+        )
+    }
+}
