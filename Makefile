@@ -136,6 +136,7 @@ fuzz: model ## libFuzzer on the image decoders, HTTP prediction routes and gRPC 
 bench-smoke: model test-data ## a few seconds of each benchmark, to keep them from rotting
 	bench/run --smoke
 	bench/protocols --smoke
+	bench/int8 --smoke
 
 test: setup check-model test-data validate pipeline gate reliability-test fuzz bench-smoke ## everything CI runs: setup, check-model, test-data, validate, pipeline, gate, reliability-test, fuzz, bench-smoke, then the whole Swift test suite
 	swift build --build-tests

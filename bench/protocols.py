@@ -18,7 +18,6 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -28,10 +27,12 @@ import numpy as np
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 MODEL_DIR = os.path.join(ROOT, "models", "efficientnet-lite0")
 PHOTO = os.path.join(ROOT, ".cache", "images", "rocket.jpg")
-BEGIN, END = "<!-- protocols:begin -->", "<!-- protocols:end -->"
 PROTOCOLS = ["grpc raw", "rest binary", "rest json"]
 sys.path.insert(0, os.path.join(ROOT, "Tests", "Reliability"))
 from common import free_port  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sections  # noqa: E402
+from sections import machine  # noqa: E402
 
 
 def tensor():
@@ -106,18 +107,6 @@ def run(protocol, connections, seconds, warmup, grpc_url, http_url, x, pid):
     return {"latencies": latencies, "errors": errors, "seconds": seconds, "cpu": cpu1 - cpu0}
 
 
-def machine():
-    model = flags = "?"
-    with open("/proc/cpuinfo") as f:
-        text = f.read()
-    if m := re.search(r"model name\s*:\s*(.*)", text):
-        model = m.group(1).strip()
-    if m := re.search(r"flags\s*:\s*(.*)", text):
-        wanted = ["avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"]
-        flags = " ".join(f for f in wanted if f in m.group(1).split())
-    return f"{model}, {os.cpu_count()} cores, flags: {flags}"
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build-static", "release", "model-server"))
@@ -172,8 +161,7 @@ def main():
             rps = n / t["seconds"]
             rows.append(f"| {c} | {p} | {rps:.1f} | {rps / base:.2f} | {np.percentile(lat, 50):.1f} / {np.percentile(lat, 99):.1f} | "
                         f"{1000 * t['cpu'] / n:.1f} |")
-    text = "\n".join([
-        BEGIN,
+    body = "\n".join([
         "## Protocols: gRPC raw tensors vs REST binary vs REST JSON",
         "",
         f"Written by `bench/protocols` on {time.strftime('%Y-%m-%d')} ({machine()}; Python {platform.python_version()}). "
@@ -187,21 +175,8 @@ def main():
         "| connections | protocol | req/s | vs REST JSON | p50 / p99 ms | server CPU ms / request |",
         "|---:|---|---:|---:|---:|---:|",
         *rows,
-        END,
     ])
-    if args.smoke:
-        out = os.path.join(ROOT, ".cache", "bench-smoke")
-        os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, "protocols.md"), "w") as f:
-            f.write(text + "\n")
-        print(text)
-        return
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
-    doc = open(path).read()
-    doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: text, doc, flags=re.S) if BEGIN in doc else doc.rstrip() + "\n\n" + text + "\n"
-    with open(path, "w") as f:
-        f.write(doc)
-    print(text)
+    sections.write("protocols", body, args.smoke)
 
 
 if __name__ == "__main__":

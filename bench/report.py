@@ -229,11 +229,11 @@ def write(out, results, levels, sweep, best, start, top, quiet, extra, settings)
       "and the server's CPU seconds per download are measured too.\n")
     w(extra["fetch"] + "\n")
     L.extend(image_section(*image_sizes()))
-    # bench/protocols writes its own section; a run of this report keeps it.
+    # Sections other scripts write (bench/protocols; bench/engine-int8), between
+    # <!-- NAME:begin --> and <!-- NAME:end -->: a run of this report keeps them.
     path = os.path.join(out, "benchmarks.md")
     old = open(path).read() if os.path.exists(path) else ""
-    begin, end = old.find("<!-- protocols:begin -->"), old.find("<!-- protocols:end -->")
-    if begin >= 0 and end > begin:
-        L.append("\n" + old[begin:end + len("<!-- protocols:end -->")] + "\n")
+    for m in re.finditer(r"<!-- ([a-z0-9-]+):begin -->.*?<!-- \1:end -->", old, re.S):
+        L.append("\n" + m.group(0) + "\n")
     with open(path, "w") as f:
         f.write("\n".join(L))

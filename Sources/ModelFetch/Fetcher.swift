@@ -192,13 +192,14 @@ public final class Fetcher {
         "(AuthorizationHeaderMalformed)", "(AuthenticationFailed)", "(InvalidAuthenticationInfo)",
     ]
 
-    /// The `<Code>` of an S3 or Azure error body, as letters and digits only (at most 64): the
-    /// server's text goes into logs, where a newline could forge a CI command.
+    /// The `<Code>` of an S3 or Azure error body, control characters replaced by `?`: the
+    /// server's text goes into CI logs, where a newline could forge a log command. (Not cut
+    /// short: a server may echo a credential here, and only a whole one is found and redacted.)
     static func errorCode(_ body: Data) -> String {
         let text = String(decoding: body.prefix(2048), as: UTF8.self)
         guard let start = text.range(of: "<Code>"), let end = text.range(of: "</Code>"), start.upperBound <= end.lowerBound else { return "" }
-        let code = text[start.upperBound..<end.lowerBound].unicodeScalars.filter { $0.isASCII && $0.properties.isAlphabetic || ("0"..."9").contains($0) }
-        return "(\(String(String.UnicodeScalarView(code.prefix(64)))))"
+        let code = text[start.upperBound..<end.lowerBound].unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }
+        return "(\(String(String.UnicodeScalarView(code))))"
     }
 
     static func writeError(_ sink: FileSink, _ source: String) -> FetchError {

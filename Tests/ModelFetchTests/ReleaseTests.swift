@@ -198,6 +198,8 @@ struct ReleaseTests {
         } catch let e as FetchError {
             #expect(!"\(e)".contains("\n") && "\(e)".contains("1?##vso"), "\(e)")
         }
+        // A server's error code too (kept whole otherwise: it may echo a credential to redact).
+        #expect(Fetcher.errorCode(Data("<Error><Code>Denied\n::error::x for a b</Code></Error>".utf8)) == "(Denied?::error::x for a b)")
     }
 
     @Test func theCommandResolvesPinsAndFetches() throws {
