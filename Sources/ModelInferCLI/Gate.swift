@@ -7,7 +7,8 @@ import ModelStore
 /// `model-infer gate --reference DIR --candidate DIR photos…`: does a changed model (quantized,
 /// retrained, re-exported) still answer as the one it replaces, on the engine that will serve it?
 /// Exit 0 only if top-1 agreement and mean top-5 overlap reach their thresholds and every
-/// `--expect FILE=CLASS` keeps its class. A pipeline runs it before publishing.
+/// `--expect FILE=CLASS` keeps its class; exit 3 when the candidate falls short (1 is any other
+/// error: a model that does not load is not a verdict). A pipeline runs it before publishing.
 struct Gate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare a candidate model with its reference on image files; fail if it agrees less than the thresholds.",
@@ -69,6 +70,6 @@ struct Gate: AsyncParsableCommand {
         if top1 < minTop1 { failures.append(String(format: "top-1 agreement %.3f is below %.2f", top1, minTop1)) }
         if top5 < minTop5 { failures.append(String(format: "top-5 overlap %.3f is below %.2f", top5, minTop5)) }
         for f in failures { print("FAIL: \(f)") }
-        if !failures.isEmpty { throw ExitCode(1) }
+        if !failures.isEmpty { throw ExitCode(3) }
     }
 }

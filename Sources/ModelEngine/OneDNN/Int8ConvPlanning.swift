@@ -18,6 +18,14 @@ struct Int8Conv {
 }
 
 extension Planner {
+    /// True when oneDNN runs on a CPU with VNNI (AVX512_VNNI or AVX_VNNI): int8 products are
+    /// summed in 32 bits there.
+    static let hasVNNI: Bool = {
+        let isa = dnnl_get_effective_cpu_isa().rawValue
+        return isa & dnnl_cpu_isa_avx512_core_vnni.rawValue == dnnl_cpu_isa_avx512_core_vnni.rawValue
+            || isa & dnnl_cpu_isa_avx2_vnni.rawValue == dnnl_cpu_isa_avx2_vnni.rawValue
+    }()
+
     /// A QDQ convolution as one oneDNN int8 convolution: 8-bit source with its zero point, s8
     /// weights, the int32 bias in the accumulator, per-channel output scales
     /// `sx · sw[oc] / sy`, the output zero point, saturated to the output's 8-bit type — the
@@ -26,11 +34,17 @@ extension Planner {
     /// Returns false when the pattern does not hold or oneDNN has no int8 kernel for it; the
     /// float path then runs the convolution between a dequantize and a quantize.
     func planInt8Conv(_ node: Node, _ ins: [Value?]) throws -> Bool {
-        guard let q = int8Conv(node), let x0 = ins[0], let w0 = ins[1] else { return false }
+        guard let x0 = ins[0], let w0 = ins[1], x0.shape.count == 4, w0.shape.count == 4, let q = int8Conv(node) else { return false }
+        // Without VNNI, x86 int8 kernels add pairs of u8×s8 products in saturating 16-bit
+        // registers: two weights of magnitude over 64 can overflow there, where the model's
+        // arithmetic does not. oneDNN does not guard a u8 source against it (it halves the
+        // weights only for s8 sources), so such weights take the float path on such CPUs. 7-bit
+        // weights (onnxruntime's `reduce_range`, as the int8 demo model has) are safe everywhere.
+        if !Self.hasVNNI, q.weights.scalars(as: Int8.self).contains(where: { abs(Int($0)) > 64 }) { return false }
         let group = node.int("group", default: 1)
         let (n, ic, oc) = (x0.shape[0], x0.shape[1], w0.shape[0])
         let kernel = Array(w0.shape[2...])
-        guard group > 0, ic == w0.shape[1] * group, oc % group == 0, x0.shape.count == 4 else { return false }
+        guard group > 0, ic == w0.shape[1] * group, oc % group == 0 else { return false }
         let win = try Window(node, input: Array(x0.shape[2...]), kernel: kernel)
         let outShape = [n, oc] + win.output
         let wDims = group > 1 ? [group, oc / group, ic / group] + kernel : w0.shape
@@ -89,8 +103,9 @@ extension Planner {
         }
         guard node.inputs.count >= 2, let dx = producer(node.inputs[0]), let xq = values[dx.inputs[0]], xq.constant == nil,
             xq.type == .uint8 || xq.type == .int8, let sx = scalar(constant(dx, 1)), let zx = zero(dx),
-            let dw = producer(node.inputs[1]), let wq = constant(dw, 0), wq.dataType == .int8, let sw = constant(dw, 1),
-            sw.dataType == .float32, sw.count == 1 || (sw.count == wq.shape[0] && dw.int("axis", default: 1) == 0),
+            let dw = producer(node.inputs[1]), let wq = constant(dw, 0), wq.dataType == .int8, wq.shape.count == 4, let sw = constant(dw, 1),
+            sw.dataType == .float32, sw.shape.count <= 1, dw.int("block_size", default: 0) == 0,
+            sw.count == 1 || (sw.count == wq.shape[0] && [0, -4].contains(dw.int("axis", default: 1))),
             zeros(dw)
         else { return nil }
         let swv = sw.floats
@@ -114,8 +129,9 @@ extension Planner {
         guard qn.opType == "QuantizeLinear", qn.inputs.count > 1, let sy = scalar(constant(qn, 1)), sy > 0, let zy = zero(qn),
             qn.int("block_size", default: 0) == 0
         else { return nil }
-        let yType = qn.inputs.count > 2 && !qn.inputs[2].isEmpty ? constant(qn, 2)?.dataType : DataType.uint8
-        guard let yType, yType == .uint8 || yType == .int8 else { return nil }
+        guard let yType = try? Quantization.outputType(qn, qn.inputs.count > 2 && !qn.inputs[2].isEmpty ? constant(qn, 2) : nil),
+            yType == .uint8 || yType == .int8, qn.inputs.count < 3 || qn.inputs[2].isEmpty || constant(qn, 2) != nil
+        else { return nil }
         return Int8Conv(
             source: xq, sourceScale: sx, sourceZero: zx, weights: wq, weightScales: swv, bias: bias,
             outputScale: sy, outputZero: zy, outputType: yType, quantize: cs[0]

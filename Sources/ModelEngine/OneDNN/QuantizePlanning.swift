@@ -18,7 +18,7 @@ extension Planner {
         if let zeroPoint, zeroPoint.constant == nil || zeroPoint.count != 1 { return false }
         let zp = Int32(zeroPoint?.constant?.integers?.first ?? 0)
         let scale = s.floats[0]
-        guard scale.isFinite, scale > 0 else { return false }
+        guard scale.isFinite, scale > 0, (1 / scale).isFinite else { return false }
         let attr = try PrimitiveAttr()
         let out: Value
         if node.opType == "QuantizeLinear" {
