@@ -18,14 +18,6 @@ def rps(rounds):
     return sum(r["requests"] for r in rounds) / sum(r["duration_us"] / 1e6 for r in rounds)
 
 
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "unknown CPU"
-
-
 def du_mb(path, exclude=()):
     total = 0
     for root, dirs, files in os.walk(path):
@@ -121,16 +113,62 @@ def charts(out, results, levels):
     return True
 
 
+def int8_section(results, levels, start):
+    """The int8 model served by ours against the peer on fp32 (what people run today) and the peer
+    on the same int8 file, with the issue's targets."""
+    L = ["## The int8 model (models/efficientnet-lite0-int8)\n",
+         "Ours serves the int8 file on the engine's int8 kernels; the peer serves the fp32 file (what it runs today) and the "
+         "same int8 file on onnxruntime. Same photo, same rounds, the four servers in turn.\n"]
+    w = L.append
+    c8 = 8 if 8 in levels else levels[-1]
+    c1 = 1 if 1 in levels else levels[0]
+    w("| target | measured | |\n|---|---|---|")
+    for route, label in (("score", "`POST /score`"), ("classify", "`:classify`")):
+        s8, f8, q8 = (results[(route, c8, n)] for n in ("swift-int8", "flask", "flask-int8"))
+        ratio = rps(s8) / rps(f8)
+        p99s, p99f = mean(s8, "p99_us") / 1000, mean(f8, "p99_us") / 1000
+        w(f"| {label} at {c8} connections: int8 ours ≥ 1.5× the fp32 peer's throughput, lower p99 | {ratio:.2f}×, p99 {p99s:.0f} ms vs "
+          f"{p99f:.0f} ms | {'met' if ratio >= 1.5 and p99s < p99f else '**missed**'} |")
+        ratio = rps(s8) / rps(q8)
+        w(f"| {label} at {c8} connections: int8 ours ahead of the int8 peer | {ratio:.2f}× | {'met' if ratio > 1 else '**missed**'} |")
+        s1, f1 = results[(route, c1, "swift-int8")], results[(route, c1, "flask")]
+        ratio = mean(s1, "p50_us") / mean(f1, "p50_us")
+        w(f"| {label} at {c1} connection: int8 ours' p50 ≤ 0.7× the fp32 peer's | {ratio:.2f}× ({mean(s1, 'p50_us') / 1000:.1f} ms vs "
+          f"{mean(f1, 'p50_us') / 1000:.1f} ms) | {'met' if ratio <= 0.7 else '**missed**'} |")
+    peak = {n: max(r["rss_mb"] for k, v in results.items() if k[2] == n for r in v) for n in ("swift", "swift-int8")}
+    w(f"| peak RSS under load: int8 ours below fp32 ours | {peak['swift-int8']:.0f} MB vs {peak['swift']:.0f} MB | "
+      f"{'met' if peak['swift-int8'] < peak['swift'] else '**missed**'} |")
+    w("")
+    for route, label in (("score", "`POST /score`"), ("classify", "`:classify`")):
+        w(f"{label}, requests/s and p50 / p99 ms:\n")
+        w("| connections | ours int8 | peer fp32 | peer int8 | ours int8 / peer fp32 | ours int8 / peer int8 | ours fp32 |")
+        w("|---:|---:|---:|---:|---:|---:|---:|")
+        for c in levels:
+            r = {n: results[(route, c, n)] for n in ("swift-int8", "flask", "flask-int8", "swift")}
+            cell = {n: f"{rps(v):.1f} ({mean(v, 'p50_us') / 1000:.1f} / {mean(v, 'p99_us') / 1000:.1f})" for n, v in r.items()}
+            w(f"| {c} | {cell['swift-int8']} | {cell['flask']} | {cell['flask-int8']} | {rps(r['swift-int8']) / rps(r['flask']):.2f} | "
+              f"{rps(r['swift-int8']) / rps(r['flask-int8']):.2f} | {cell['swift']} |")
+        w("")
+    w("| memory | ours int8 | ours fp32 | peer int8 | peer fp32 |\n|---|---:|---:|---:|---:|")
+    w(f"| idle RSS | {start['swift-int8'][1]:.0f} MB | {start['swift'][1]:.0f} MB | {start['flask-int8'][1]:.0f} MB | {start['flask'][1]:.0f} MB |")
+    for c in levels:
+        row = [max(r["rss_mb"] for r in results[("score", c, n)]) for n in ("swift-int8", "swift", "flask-int8", "flask")]
+        w(f"| peak RSS, `/score`, {c} connections | " + " | ".join(f"{m:.0f} MB" for m in row) + " |")
+    w("")
+    return L
+
+
 def write(out, results, levels, sweep, best, start, top, quiet, extra, settings):
     have_charts = charts(out, results, levels)
     L = []
     w = L.append
     w("# Benchmarks\n")
-    w(f"Written by `bench/run` on {datetime.date.today()} ({cpu_model()}, {os.cpu_count()} cores, shared). "
+    import sections
+    w(f"Written by `bench/run` on {datetime.date.today()} ({sections.machine()}; shared). "
       "Both servers run on the same cores, with the same model file and the same photo (640×427 JPEG, "
       f"{os.path.getsize(os.path.join(ROOT, '.cache', 'images', 'rocket.jpg')) // 1000} KB); both name '{top}' for it. "
       f"Each scenario: {settings['warmup']} s warm-up, then {settings['seconds']} s measured, in {settings['rounds']} rounds "
-      "alternating the servers (Swift, Flask, Swift, Flask); wrk with one thread, keep-alive. "
+      "taking the servers in turn (Swift, Flask, Swift int8, Flask int8, again); wrk with one thread, keep-alive. "
       "Throughput is over all rounds; latencies are the mean of the rounds' percentiles. Every request succeeded "
       "(the script refuses to report otherwise)." + ("" if quiet else " **The machine never became quiet (>90% idle) before the run.**") + "\n")
     if settings.get("smoke"):
@@ -185,6 +223,7 @@ def write(out, results, levels, sweep, best, start, top, quiet, extra, settings)
     if have_charts:
         w("![throughput](benchmarks/throughput.png)\n")
         w("![latency](benchmarks/latency.png)\n")
+    L.extend(int8_section(results, levels, start))
 
     w("## Start-up and memory\n")
     w("| | Swift | Flask | ratio |\n|---|---:|---:|---:|")

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The Swift server against the Flask design it replaces, side by side in one run (`bench/run`).
 
-Both serve models/efficientnet-lite0 on this machine's cores; wrk posts a real 640×427 JPEG to
-`POST /score` (base64 in JSON) and to `:classify` (raw bytes) at each concurrency, alternating
-the servers (A B A B) after a warm-up. Also measured: start to ready, memory at idle and under
+Both serve models/efficientnet-lite0 on this machine's cores, and both serve the int8 model
+(models/efficientnet-lite0-int8; the peer runs onnxruntime on the same file); wrk posts a real
+640×427 JPEG to `POST /score` (base64 in JSON) and to `:classify` (raw bytes) at each
+concurrency, taking the four servers in turn (A B C D A B C D) after a warm-up. Also measured: start to ready, memory at idle and under
 load, the peer's worker/thread configurations, the engine alone (bench/engine), model-fetch vs
 curl (bench/fetch), and image sizes. Refuses to report if any request failed.
 """
@@ -21,8 +22,14 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = os.path.join(ROOT, "models", "efficientnet-lite0")
+MODEL_INT8 = os.path.join(ROOT, "models", "efficientnet-lite0-int8")
 PHOTO = os.path.join(ROOT, ".cache", "images", "rocket.jpg")
-CLASSIFY = "/v1/models/efficientnet-lite0:classify"
+# The contenders, measured in turn in this order: ours and the peer on fp32, then on int8.
+CONTENDERS = ("swift", "flask", "swift-int8", "flask-int8")
+
+
+def classify_path(model):
+    return f"/v1/models/{os.path.basename(model)}:classify"
 
 
 def free_port():
@@ -35,8 +42,9 @@ def free_port():
 class Server:
     """A server process (tree) on a port: ours, or gunicorn with its workers."""
 
-    def __init__(self, name, command, env):
-        self.name, self.port = name, free_port()
+    def __init__(self, name, command, env, model):
+        self.name, self.port, self.model = name, free_port(), model
+        self.paths = {"score": "/score", "classify": classify_path(model)}
         self.command = [c.replace("{port}", str(self.port)) for c in command]
         self.env = dict(os.environ, **env)
 
@@ -95,16 +103,17 @@ class Server:
             self.process.kill()
 
 
-def ours(binary):
-    return Server("swift", [binary, "serve", "--host", "127.0.0.1", "--port", "{port}", "--model-dir", MODEL, "--log-level", "warning"], {"GRPC_PORT": "0"})
+def ours(binary, model=MODEL):
+    return Server("swift", [binary, "serve", "--host", "127.0.0.1", "--port", "{port}", "--model-dir", model, "--log-level", "warning"],
+                  {"GRPC_PORT": "0"}, model)
 
 
-def peer(workers, threads, ort_threads):
+def peer(workers, threads, ort_threads, model=MODEL):
     gunicorn = os.path.join(ROOT, ".venv-flask", "bin", "gunicorn")
     return Server(f"flask w{workers} t{threads} ort{ort_threads}",
                   [gunicorn, "-w", str(workers), "--threads", str(threads), "-b", "127.0.0.1:{port}", "--chdir", "bench/peers/flask",
                    "--log-level", "warning", "app:app"],
-                  {"MODEL_DIR": MODEL, "ORT_THREADS": str(ort_threads), "OMP_NUM_THREADS": str(ort_threads)})
+                  {"MODEL_DIR": model, "ORT_THREADS": str(ort_threads), "OMP_NUM_THREADS": str(ort_threads)}, model)
 
 
 def wait_quiet(idle=0.9, seconds=5, limit=120):
@@ -147,15 +156,15 @@ def wrk(server, path, body_file, content_type, connections, seconds):
 
 
 def check_answers(servers, bodies):
-    """Both servers must name the same top class for the photo, on both routes."""
+    """Every server must name the same top class for the photo, on both routes."""
     tops = {}
     for s in servers:
         c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
         c.request("POST", "/score", body=open(bodies["score"][0], "rb").read(), headers={"Content-Type": "application/json"})
         score = json.loads(c.getresponse().read())["result"][0][0][0][0]
-        c.request("POST", CLASSIFY, body=open(PHOTO, "rb").read(), headers={"Content-Type": "image/jpeg"})
+        c.request("POST", s.paths["classify"], body=open(PHOTO, "rb").read(), headers={"Content-Type": "image/jpeg"})
         classify = json.loads(c.getresponse().read())["predictions"][0][0]["label"]
-        tops[s.name] = (score, classify)
+        tops[f"{s.name} {os.path.basename(s.model)}"] = (score, classify)
     if len({v for v in tops.values()}) != 1:
         raise SystemExit(f"the servers disagree on the photo: {tops}")
     return next(iter(tops.values()))[0]
@@ -172,12 +181,13 @@ def measure_start(make, trials):
     return statistics.median(times), max(m[0] for m in idle), max(m[1] for m in idle)
 
 
-def profile(make, path, body, content_type, seconds):
+def profile(make, route, body, content_type, seconds):
     """Where our server's CPU time goes at 8 connections: `perf record` on the process, by library
     and by symbol. None when perf is missing or not permitted here."""
     if not shutil.which("perf"):
         return None
     s = make().start()
+    path = s.paths[route]
     data = os.path.join(tempfile.gettempdir(), f"bench-perf-{os.getpid()}.data")
     try:
         env = dict(os.environ, BODY_FILE=body, CONTENT_TYPE=content_type)
@@ -233,7 +243,6 @@ def main():
     with open(score_body, "w") as f:
         json.dump({"input": [base64.b64encode(jpeg).decode()]}, f)
     bodies = {"score": (score_body, "application/json"), "classify": (PHOTO, "image/jpeg")}
-    paths = {"score": "/score", "classify": CLASSIFY}
     quiet = wait_quiet(limit=10 if args.smoke else 120)
 
     # The peer's configuration: the sensible ones for 2 cores, the best at concurrency 8 is used.
@@ -244,13 +253,14 @@ def main():
     else:
         for cfg in configs:
             s = peer(*cfg).start()
-            wrk(s, paths["score"], *bodies["score"], 8, args.warmup)
-            r = wrk(s, paths["score"], *bodies["score"], 8, args.seconds / 2)
+            wrk(s, "/score", *bodies["score"], 8, args.warmup)
+            r = wrk(s, "/score", *bodies["score"], 8, args.seconds / 2)
             s.stop()
             sweep.append((cfg, r))
         best = max(sweep, key=lambda x: x[1]["rps"] if x[1]["errors"] == 0 else 0)[0]
 
-    make = {"swift": lambda: ours(args.binary), "flask": lambda: peer(*best)}
+    make = {"swift": lambda: ours(args.binary), "flask": lambda: peer(*best),
+            "swift-int8": lambda: ours(args.binary, MODEL_INT8), "flask-int8": lambda: peer(*best, model=MODEL_INT8)}
     start = {name: measure_start(m, 1 if args.smoke else 3) for name, m in make.items()}
     servers = {name: m().start() for name, m in make.items()}
     results = {}
@@ -259,11 +269,11 @@ def main():
         for route in ("score", "classify"):
             for c in levels:
                 for _ in range(args.rounds):
-                    for name in ("swift", "flask"):  # A B, A B
+                    for name in CONTENDERS:  # A B C D, A B C D
                         s = servers[name]
-                        wrk(s, paths[route], *bodies[route], c, args.warmup)
+                        wrk(s, s.paths[route], *bodies[route], c, args.warmup)
                         time.sleep(0.5)
-                        results.setdefault((route, c, name), []).append(wrk(s, paths[route], *bodies[route], c, args.seconds))
+                        results.setdefault((route, c, name), []).append(wrk(s, s.paths[route], *bodies[route], c, args.seconds))
                         time.sleep(0.5)
     finally:
         for s in servers.values():
@@ -272,7 +282,7 @@ def main():
     if failed:
         raise SystemExit(f"requests failed, not reporting: {failed}")
 
-    extra = {"profile": profile(make["swift"], CLASSIFY, PHOTO, "image/jpeg", 3 if args.smoke else 8)}
+    extra = {"profile": profile(make["swift"], "classify", PHOTO, "image/jpeg", 3 if args.smoke else 8)}
     if args.smoke:
         extra["engine"] = run_script(["bench/engine", "--binary", args.infer_binary, "--rounds", "1", "--iters", "2", "--batches", "1", "--threads", "1",
                                       "--no-wait"], os.path.join(work, "engine.md"))

@@ -51,9 +51,10 @@ public final class Model: @unchecked Sendable {
     }
 
     init(graph: Graph, options: Options) throws {
-        let problems = Operators.validate(graph)
-        guard problems.isEmpty else { throw ModelError.unsupported(problems) }
         var optimized = graph
+        QOperators.lower(&optimized)
+        let problems = Operators.validate(optimized)
+        guard problems.isEmpty else { throw ModelError.unsupported(problems) }
         Optimizer.foldBatchNorm(&optimized)
         self.graph = optimized
         self.inputs = graph.inputs

@@ -14,7 +14,7 @@ struct Classify: AsyncParsableCommand {
     @Argument(help: "JPEG or PNG files.") var images: [String]
 
     func run() async throws {
-        OpenMPLaunch.ensureThreadCount(passiveWait: true)
+        OpenMPLaunch.ensureThreadCount(shortSpin: true)
         let dir = try ModelDirectory(URL(fileURLWithPath: model))
         try dir.verify()
         let predictor = Predictor(classifier: try Classifier(directory: dir), batching: .init(), limits: .init())

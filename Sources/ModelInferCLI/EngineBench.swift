@@ -17,7 +17,7 @@ struct EngineBench: ParsableCommand {
 
     func run() throws {
         // A pure inference loop: OpenMP's spinning waits stay on.
-        OpenMPLaunch.ensureThreadCount(passiveWait: false)
+        OpenMPLaunch.ensureThreadCount(shortSpin: false)
         let m = try Model(contentsOf: URL(fileURLWithPath: model))
         let dims = shape.split(separator: ",").compactMap { Int($0) }
         let data = try Data(contentsOf: URL(fileURLWithPath: input))

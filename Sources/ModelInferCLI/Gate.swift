@@ -36,7 +36,7 @@ struct Gate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        OpenMPLaunch.ensureThreadCount(passiveWait: true)
+        OpenMPLaunch.ensureThreadCount(shortSpin: true)
         let models = try [reference, candidate].map { path -> Predictor in
             let dir = try ModelDirectory(URL(fileURLWithPath: path))
             try dir.verify()

@@ -3,8 +3,10 @@ import ModelEngine
 
 /// Coalesces concurrent requests into one engine call, like Triton's dynamic batcher.
 ///
-/// Requests wait at most `maxQueueDelay` for company, up to `maxBatchSize` rows; the queue holds at
-/// most `maxQueueSize` rows and refuses more at once (``BatcherError/queueFull``) rather than
+/// Requests wait at most `maxQueueDelay` for company, up to `maxBatchSize` rows, and only while
+/// company is on its way: while another request is being prepared (``Predictor/offload(releasingMemory:_:)``: its body
+/// parsed, its images decoded). At one connection nothing is, and the engine starts at once
+/// instead of idling for the delay. The queue holds at most `maxQueueSize` rows and refuses more at once (``BatcherError/queueFull``) rather than
 /// queue forever; a request still queued after `timeout` fails with ``BatcherError/timedOut``.
 /// Inference runs on one dedicated thread, off Swift's cooperative pool.
 ///
@@ -47,6 +49,8 @@ public final class Batcher: @unchecked Sendable {
     private var queue: [Pending] = []
     private var queuedRows = 0
     private var stopped = false
+    /// Requests being prepared for the engine (``preparing()``): the company worth waiting for.
+    private var inPreparation = 0
     /// Called after each engine run with the batch's row count (metrics).
     let onBatch: @Sendable (Int) -> Void
 
@@ -80,6 +84,14 @@ public final class Batcher: @unchecked Sendable {
         }
     }
 
+    /// Counts a request on its way to ``infer(_:)`` (its body being parsed, its images decoded,
+    /// or queued for either): queued requests may wait for it. Pair with ``arrived()``.
+    func preparing() { condition.withLock { inPreparation += 1 } }
+
+    /// Ends a ``preparing()``. No signal: the request signals when it is queued, and one that
+    /// failed leaves the batcher waiting at most until the deadline.
+    func arrived() { condition.withLock { inPreparation -= 1 } }
+
     /// Refuses new requests (``BatcherError/stopped``), runs the queued ones, then ends the
     /// inference thread.
     public func stop() {
@@ -93,7 +105,8 @@ public final class Batcher: @unchecked Sendable {
         while let batch = nextBatch() { run(batch) }
     }
 
-    /// Waits for requests, then for company until the oldest has waited `maxQueueDelay`.
+    /// Waits for requests, then for company until the oldest has waited `maxQueueDelay` (only
+    /// while some is being prepared).
     private func nextBatch() -> [Pending]? {
         condition.lock()
         defer { condition.unlock() }
@@ -102,7 +115,7 @@ public final class Batcher: @unchecked Sendable {
             condition.wait()
         }
         let deadline = queue[0].enqueued + configuration.maxQueueDelay
-        while queuedRows < configuration.maxBatchSize && ContinuousClock.now < deadline && !stopped {
+        while queuedRows < configuration.maxBatchSize && inPreparation > 0 && ContinuousClock.now < deadline && !stopped {
             let remaining = ContinuousClock.now.duration(to: deadline)
             condition.wait(until: Date().addingTimeInterval(Double(remaining.components.attoseconds) / 1e18 + Double(remaining.components.seconds)))
         }

@@ -28,7 +28,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error, critical (env LOG_LEVEL, default info).") var logLevel: String?
 
     func run() async throws {
-        OpenMPLaunch.ensureThreadCount(passiveWait: true)
+        OpenMPLaunch.ensureThreadCount(shortSpin: true)
         let env = ProcessInfo.processInfo.environment
         var config = try ServerConfiguration(environment: env)
         // Bodies, decoded images and tensors go back to the system when freed.

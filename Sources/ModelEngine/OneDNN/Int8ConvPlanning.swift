@@ -45,6 +45,11 @@ extension Planner {
         let (n, ic, oc) = (x0.shape[0], x0.shape[1], w0.shape[0])
         let kernel = Array(w0.shape[2...])
         guard group > 0, ic == w0.shape[1] * group, oc % group == 0 else { return false }
+        // Every convolution that fits the pattern runs int8, depthwise ones too, on every CPU:
+        // measured with oneDNN held to AVX2 (`ONEDNN_MAX_CPU_ISA=AVX2`, no VNNI), running the
+        // demo model's depthwise layers in float instead made it 18–55% slower (batch 1 and 8,
+        // 1 and 2 threads): a float layer between int8 ones costs a dequantizing and a
+        // quantizing reorder, more than int8's slower depthwise kernel loses (docs/benchmarks.md).
         let win = try Window(node, input: Array(x0.shape[2...]), kernel: kernel)
         let outShape = [n, oc] + win.output
         let wDims = group > 1 ? [group, oc / group, ic / group] + kernel : w0.shape
