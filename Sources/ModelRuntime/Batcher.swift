@@ -4,10 +4,11 @@ import ModelEngine
 /// Coalesces concurrent requests into one engine call, like Triton's dynamic batcher.
 ///
 /// Requests wait at most `maxQueueDelay` for company, up to `maxBatchSize` rows, and only while
-/// company is on its way: while another request is being prepared (``Predictor/offload(releasingMemory:_:)``: its body
-/// parsed, its images decoded). At one connection nothing is, and the engine starts at once
-/// instead of idling for the delay. The queue holds at most `maxQueueSize` rows and refuses more at once (``BatcherError/queueFull``) rather than
-/// queue forever; a request still queued after `timeout` fails with ``BatcherError/timedOut``.
+/// company is on its way: while another request is being prepared
+/// (``Predictor/offload(releasingMemory:_:)``: its body parsed, its images decoded). At one
+/// connection nothing is, and the engine starts at once instead of idling for the delay. The
+/// queue holds at most `maxQueueSize` rows and refuses more at once
+/// (``BatcherError/queueFull``) rather than queue forever; a request still queued after `timeout` fails with ``BatcherError/timedOut``.
 /// Inference runs on one dedicated thread, off Swift's cooperative pool.
 ///
 /// ```swift

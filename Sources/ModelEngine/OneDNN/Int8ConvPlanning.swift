@@ -49,7 +49,7 @@ extension Planner {
         // measured with oneDNN held to AVX2 (`ONEDNN_MAX_CPU_ISA=AVX2`, no VNNI), running the
         // demo model's depthwise layers in float instead made it 18–55% slower (batch 1 and 8,
         // 1 and 2 threads): a float layer between int8 ones costs a dequantizing and a
-        // quantizing reorder, more than int8's slower depthwise kernel loses (docs/benchmarks.md).
+        // quantizing reorder, more than int8's slower depthwise kernel loses (README, quantized models).
         let win = try Window(node, input: Array(x0.shape[2...]), kernel: kernel)
         let outShape = [n, oc] + win.output
         let wDims = group > 1 ? [group, oc / group, ic / group] + kernel : w0.shape
