@@ -8,9 +8,9 @@ Writes backend-test folders (model.onnx, test_data_set_N/input_K.pb, output_K.pb
   OUT_DIR/demo_int8_batch1             the int8 demo model (QDQ) on the same photos
   OUT_DIR/light_*_random               onnx's nine light models with seeded random weights
   OUT_DIR/resnet18_like, mobilenet_v3_like, squeezenet_like   small generated CNNs, random weights
-  OUT_DIR/*_qdq                        each of those twelve quantized by onnxruntime's quantize_static
-                                       (QDQ, per-channel s8 weights, u8 activations, calibrated on
-                                       other random inputs than the test's)
+  OUT_DIR/*_qdq, *_qop                 each of those twelve quantized by onnxruntime's quantize_static
+                                       (QDQ and QOperator formats, per-channel s8 weights, u8
+                                       activations, calibrated on other random inputs than the test's)
 Expected outputs come from onnxruntime (ORT_ENABLE_ALL), so the tests prove equality with it: to
 1e-4 in float; for a quantized model within QDQ_ATOL output quantization steps (see qdq_case).
 """
@@ -26,7 +26,7 @@ import onnx.version_converter
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-STAMP = "reference-models-v4"
+STAMP = "reference-models-v5"
 # A quantized model's outputs may differ from onnxruntime's by this many steps of its output's
 # quantization. Why any: where the engine keeps QDQ in float (activations' quantize and
 # dequantize as reorders multiplying by 1/scale, residual adds, pooling, Gemm) it rounds float
@@ -108,8 +108,9 @@ def output_step(model):
     return float(np.max(inits[node.input[1]]))
 
 
-def qdq(model, calibration):
-    """`model` quantized by onnxruntime's quantize_static, QDQ format, calibrated on `calibration` (feeds)."""
+def quantized(model, calibration, qoperator=False):
+    """`model` quantized by onnxruntime's quantize_static, calibrated on `calibration` (feeds): in
+    the QDQ format, or with `qoperator` in the QOperator one (QLinearConv, QGemm, ...)."""
     import tempfile
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
@@ -133,17 +134,20 @@ def qdq(model, calibration):
         logging.getLogger().setLevel(logging.ERROR)
         # 7-bit weights (reduce_range): without VNNI both onnxruntime's and oneDNN's u8×s8 kernels
         # could saturate full-range ones, each its own way (see quantize.py).
-        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=True,
+        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QOperator if qoperator else QuantFormat.QDQ,
+                        per_channel=True, reduce_range=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         return onnx.load(dst)
 
 
 def qdq_case(out, name, model, feeds_list, calibration):
-    """The quantized `model` against onnxruntime running the same file: outputs within QDQ_STEPS of
-    the output's quantization step (relative 1e-3 when the output is not a DequantizeLinear's)."""
-    q = qdq(model, calibration)
-    step = output_step(q)
-    write_case(out, name + "_qdq", q, feeds_list, rtol=0 if step else 1e-2, atol=QDQ_STEPS * step if step else 1e-2)
+    """The quantized `model`, in both formats (`name_qdq`, `name_qop`), against onnxruntime running
+    the same file: outputs within QDQ_STEPS of the output's quantization step (relative 1e-2 when the
+    output is not a DequantizeLinear's)."""
+    for suffix, qoperator in (("_qdq", False), ("_qop", True)):
+        q = quantized(model, calibration, qoperator)
+        step = output_step(q)
+        write_case(out, name + suffix, q, feeds_list, rtol=0 if step else 1e-2, atol=QDQ_STEPS * step if step else 1e-2)
 
 
 # --- onnx's light models with random weights ------------------------------------------------

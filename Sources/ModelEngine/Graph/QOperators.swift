@@ -9,14 +9,14 @@
 ///
 /// Rewritten: `QLinearConv` and `QLinearMatMul` (ONNX), and onnxruntime's `com.microsoft`
 /// `QLinearAdd`, `QLinearMul`, `QLinearSigmoid`, `QLinearLeakyRelu`,
-/// `QLinearGlobalAveragePool`, `QLinearAveragePool` and `QLinearConcat` (channels-first only),
-/// which its quantizer emits in QOperator models.
+/// `QLinearGlobalAveragePool`, `QLinearAveragePool`, `QLinearConcat` (channels-first only),
+/// `QLinearSoftmax` and `QGemm`, which its quantizer emits in QOperator models.
 enum QOperators {
     static func lower(_ graph: inout Graph) {
         guard graph.nodes.contains(where: { $0.opType.hasPrefix("QLinear") }) else { return }
         var rewritten: [Node] = []
         for node in graph.nodes {
-            rewritten += lowered(node, &graph.constants) ?? [node]
+            rewritten += lowered(node, &graph.constants, opset: graph.opset) ?? [node]
         }
         graph.nodes = rewritten
     }
@@ -27,7 +27,7 @@ enum QOperators {
     ]
 
     /// The QDQ nodes for `node`, or nil to keep it as it is (then validation names what is unsupported).
-    private static func lowered(_ node: Node, _ constants: inout [String: Tensor]) -> [Node]? {
+    private static func lowered(_ node: Node, _ constants: inout [String: Tensor], opset: Int) -> [Node]? {
         let isONNX = node.domain.isEmpty || node.domain == "ai.onnx"
         var b = Builder(node: node)
         switch node.opType {
@@ -47,6 +47,32 @@ enum QOperators {
             let m = b.dequantize(node.inputs[3], node.inputs[4], node.inputs[5], axis: -1)
             let y = b.float("MatMul", [a, m])
             b.quantize(y, node.inputs[6], node.inputs[7], into: node.outputs[0])
+        case "QGemm" where node.domain == "com.microsoft" && node.inputs.count >= 6:
+            // A, a_scale, a_zp, B, b_scale, b_zp, [C], [y_scale], [y_zp]. A 1-D b_scale is per column
+            // of op(B): axis 1 of B as stored, or 0 when transB. The int32 C is at the scale
+            // alpha · a_scale · b_scale; without y_scale the output is float.
+            let transB = node.int("transB", default: 0) != 0
+            let alpha = node.float("alpha", default: 1)
+            let a = b.dequantize(node.inputs[0], node.inputs[1], node.inputs[2])
+            let m = b.dequantize(node.inputs[3], node.inputs[4], node.inputs[5], axis: transB ? 0 : 1)
+            var inputs = [a, m]
+            if let bias = node.input(6) {
+                inputs.append(b.dequantize(bias, b.product(node.inputs[1], node.inputs[4], times: alpha, &constants), "", axis: -1))
+            }
+            if let scale = node.input(7) {
+                b.quantize(b.float("Gemm", inputs, attributes: node.attributes), scale, node.input(8) ?? "", into: node.outputs[0])
+            } else {
+                _ = b.float("Gemm", inputs, attributes: node.attributes, output: node.outputs[0])
+            }
+        case "QLinearSoftmax" where node.domain == "com.microsoft" && node.inputs.count >= 4:
+            // X, X_scale, X_zp, Y_scale, Y_zp. `opset` says which Softmax it means (before 13: over
+            // the 2-D flattening at `axis`); the float Softmax follows the graph's opset, so the
+            // two must agree.
+            guard (node.int("opset", default: opset) < 13) == (opset < 13) else { return nil }
+            var attributes = node.attributes
+            attributes["opset"] = nil
+            let x = b.dequantize(node.inputs[0], node.inputs[1], node.inputs[2])
+            b.quantize(b.float("Softmax", [x], attributes: attributes), node.inputs[3], node.input(4) ?? "", into: node.outputs[0])
         case let op where node.domain == "com.microsoft" && microsoft[op] != nil:
             guard node.int("channels_last", default: 0) == 0 else { return nil }
             var attributes = node.attributes
@@ -88,26 +114,30 @@ enum QOperators {
             emit("DequantizeLinear", zero.isEmpty ? [x, scale] : [x, scale, zero], axis.map { ["axis": .int($0)] } ?? [:])
         }
 
-        mutating func float(_ opType: String, _ inputs: [String], attributes: [String: Attribute] = [:]) -> String {
-            emit(opType, inputs, attributes)
+        mutating func float(_ opType: String, _ inputs: [String], attributes: [String: Attribute] = [:], output: String? = nil) -> String {
+            emit(opType, inputs, attributes, output: output)
         }
 
         mutating func quantize(_ y: String, _ scale: String, _ zero: String, into output: String) {
             _ = emit("QuantizeLinear", zero.isEmpty ? [y, scale] : [y, scale, zero], output: output)
         }
 
-        /// `a · b`: a new constant when both are constants (the int8 convolution needs the bias
-        /// scale to be one), else a `Mul` node.
-        mutating func product(_ a: String, _ b: String, _ constants: inout [String: Tensor]) -> String {
+        /// `a · b · factor`: a new constant when `a` and `b` are (the int8 convolution needs the
+        /// bias scale to be one), else `Mul` nodes.
+        mutating func product(_ a: String, _ b: String, times factor: Float = 1, _ constants: inout [String: Tensor]) -> String {
             if let x = constants[a], let y = constants[b], x.dataType == .float32, y.dataType == .float32, x.count == 1 || y.count == 1 {
                 let (xs, ys) = (x.floats, y.floats)
                 let n = max(xs.count, ys.count)
                 let name = "\(node.name)/bias_scale"
                 constants[name] = Tensor(shape: n == 1 && x.shape.isEmpty && y.shape.isEmpty ? [] : [n],
-                                         floats: (0..<n).map { xs[xs.count == 1 ? 0 : $0] * ys[ys.count == 1 ? 0 : $0] })
+                                         floats: (0..<n).map { xs[xs.count == 1 ? 0 : $0] * ys[ys.count == 1 ? 0 : $0] * factor })
                 return name
             }
-            return emit("Mul", [a, b])
+            let product = emit("Mul", [a, b])
+            guard factor != 1 else { return product }
+            let name = "\(node.name)/alpha"
+            constants[name] = Tensor(shape: [], floats: [factor])
+            return emit("Mul", [product, name])
         }
     }
 }

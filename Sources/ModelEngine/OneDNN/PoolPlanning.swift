@@ -1,9 +1,12 @@
 import CDNNL
 
 extension Planner {
-    /// MaxPool, AveragePool and their global forms as oneDNN pooling.
+    /// MaxPool, AveragePool and their global forms as oneDNN pooling. MaxPool also on u8 and s8
+    /// (ONNX allows it, and QOperator models pool their quantized tensors directly): the maximum
+    /// of quantized values is the quantized maximum, so it needs no scale.
     func planPool(_ node: Node, _ x: Value) throws {
-        try requireFloat(node, x)
+        let quantized = x.type == .uint8 || x.type == .int8
+        if !(quantized && node.opType == "MaxPool") { try requireFloat(node, x) }
         let rank = x.shape.count
         guard (3...5).contains(rank) else { throw unsupported(node, "pooling on rank \(rank)") }
         if node.outputs.count > 1, !node.outputs[1].isEmpty { throw unsupported(node, "the Indices output") }
@@ -23,9 +26,10 @@ extension Planner {
                 dnnl_pooling_avg_include_padding
             } else { dnnl_pooling_avg_exclude_padding }
         let outShape = Array(x.shape[..<2]) + win.output
-        let chain = fusionChain(after: node.outputs[0], shape: outShape, allowSum: false)
+        // Activations after a quantized pool would act on the integers, not the values they mean.
+        let chain = quantized ? FusionChain(output: node.outputs[0]) : fusionChain(after: node.outputs[0], shape: outShape, allowSum: false)
         var src = x.md
-        var dst = MemoryDesc.plain(outShape, any: true)
+        var dst = MemoryDesc.plain(outShape, type: x.type.dnnl, any: true)
         var desc = dnnl_pooling_v2_desc_t()
         try check(
             dnnl_pooling_v2_forward_desc_init(
@@ -45,7 +49,7 @@ extension Planner {
         let attr = try PrimitiveAttr()
         try attr.setPostOps(chain.ops)
         let prim = try Primitive(desc: &desc, attr: attr)
-        let out = newValue(chain.output, shape: outShape, md: prim.md(dnnl_query_dst_md))
+        let out = newValue(chain.output, shape: outShape, type: x.type, md: prim.md(dnnl_query_dst_md))
         var writes = [(Arg.dst, out)]
         let ws = prim.md(dnnl_query_workspace_md)
         if ws.byteSize > 0 { writes.append((Arg.workspace, newValue(internalName("workspace"), shape: [ws.byteSize / 4], md: ws))) }
@@ -96,10 +100,17 @@ extension Planner {
             dnnl_batch_normalization_forward_desc_init(&desc, dnnl_forward_inference, &md, node.float("epsilon", default: 1e-5), flags),
             "batch_normalization_forward_desc_init"
         )
-        let chain = fusionChain(after: node.outputs[0], shape: x.shape, allowSum: false)
-        let attr = try PrimitiveAttr()
-        try attr.setPostOps(chain.ops)
-        let prim = try Primitive(desc: &desc, attr: attr)
+        var chain = fusionChain(after: node.outputs[0], shape: x.shape, allowSum: false)
+        let prim: Primitive
+        do {
+            let attr = try PrimitiveAttr()
+            try attr.setPostOps(chain.ops)
+            prim = try Primitive(desc: &desc, attr: attr)
+        } catch where !chain.ops.isEmpty {
+            // oneDNN's batch norm takes few post-ops (not HardSwish, say): then the activation runs alone.
+            chain = FusionChain(output: node.outputs[0])
+            prim = try Primitive(desc: &desc)
+        }
         let out = newValue(chain.output, shape: x.shape, md: prim.md(dnnl_query_dst_md))
         let reads = [
             (Arg.src, x), (Arg.mean, try plain(mean)), (Arg.variance, try plain(variance)),
