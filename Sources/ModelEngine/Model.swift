@@ -38,7 +38,8 @@ public final class Model: @unchecked Sendable {
     private let lock = NSLock()
     private var plans: [String: ExecutionPlan] = [:]
     private var planOrder: [String] = []
-    private let constantCache = ConstantCache()
+    /// Internal for tests: what the plans share.
+    let constantCache = ConstantCache()
     private let workspace = Workspace()
 
     public convenience init(contentsOf url: URL, options: Options = .init()) throws {

@@ -72,6 +72,23 @@ struct ReferenceModelTests {
         #expect(zip(one, eight.prefix(classes)).map { abs($0 - $1) }.max()! <= 1e-4)
     }
 
+    @Test("an int8 model's plans share its converted weights: another batch size adds none")
+    func int8PlansShareWeights() throws {
+        let folder = TestData.referenceModels.appendingPathComponent("demo_int8_batch1")
+        try #require(TestData.exists(folder), "reference models are missing: run `make test-data`")
+        let model = try Model(contentsOf: folder.appendingPathComponent("model.onnx"))
+        let image = try TestData.tensor(at: folder.appendingPathComponent("test_data_set_0/input_0.pb"))
+        let (name, output) = (model.inputs[0].name, model.outputs[0].name)
+        let one = try model.run([name: image])[output]!.floats
+        // The int8 weights in oneDNN's layout, the classifier's dequantized weights and their
+        // conversion: about 14 MB for this model.
+        let shared = model.constantCache.byteSize
+        #expect(shared > 8_000_000)
+        let two = try model.run([name: Tensor(shape: [2] + image.shape.dropFirst(), floats: image.floats + image.floats)])[output]!.floats
+        #expect(model.constantCache.byteSize == shared)
+        #expect(zip(one, two.prefix(one.count)).map { abs($0 - $1) }.max()! <= 1e-4)
+    }
+
     @Test("an unsupported operator fails at load time, naming every offending node")
     func unsupportedOperators() throws {
         // Two nodes the engine cannot run (an unknown op and a custom domain) and one it can.

@@ -5,11 +5,14 @@ struct Int8Conv {
     var source: Value
     var sourceScale: Float
     var sourceZero: Int32
-    /// Int8 weights `[oc, ic/group, k…]` and their scale per output channel.
+    /// Int8 weights `[oc, ic/group, k…]` and their scale per output channel; `weightsName` is
+    /// the value they come from (`biasName` the bias's).
     var weights: Tensor
+    var weightsName: String
     var weightScales: [Float]
     /// Int32 bias at scale `sourceScale · weightScales[oc]`, if any.
     var bias: Tensor?
+    var biasName: String?
     var outputScale: Float
     var outputZero: Int32
     var outputType: DataType
@@ -74,11 +77,11 @@ extension Planner {
         guard let prim = try? Primitive(desc: &desc, attr: attr) else { return false }
 
         let x = try reorder(q.source, to: prim.md(dnnl_query_src_md))
-        let wPlain = Value(name: node.inputs[1] + "#s8", shape: wDims, type: .int8, md: .plain(wDims, type: dnnl_s8),
-                           constant: Tensor(shape: wDims, dataType: .int8, bytes: q.weights.bytes))
+        // Named after the int8 tensors they are, so that plans share them when those are invariant.
+        let wPlain = constant(q.weightsName + "#s8", Tensor(shape: wDims, dataType: .int8, bytes: q.weights.bytes), from: q.weightsName)
         let w = try reorder(wPlain, to: prim.md(dnnl_query_weights_md))
         var reads: [(Int32, Value)] = [(Arg.src, x), (Arg.weights, w)]
-        if let b = q.bias { reads.append((Arg.bias, Value(name: node.inputs[2] + "#s32", shape: [oc], type: .int32, constant: b))) }
+        if let b = q.bias, let name = q.biasName { reads.append((Arg.bias, constant(name + "#s32", b, from: name))) }
         let quantize = graph.nodes[q.quantize]
         let out = newValue(quantize.outputs[0], shape: outShape, type: q.outputType, md: prim.md(dnnl_query_dst_md))
         emitPrimitive(node.name, prim, reads: reads, writes: [(Arg.dst, out)])
@@ -115,6 +118,7 @@ extension Planner {
         else { return nil }
         let swv = sw.floats
         var bias: Tensor?
+        var biasName: String?
         if node.inputs.count > 2, !node.inputs[2].isEmpty {
             guard let db = producer(node.inputs[2]), let bq = constant(db, 0), bq.dataType == .int32, bq.count == wq.shape[0],
                 let sb = constant(db, 1), sb.dataType == .float32, zeros(db)
@@ -127,6 +131,7 @@ extension Planner {
                 guard abs(got - want) <= 1e-6 * abs(want) else { return nil }
             }
             bias = bq
+            biasName = db.inputs[0]
         }
         let y = node.outputs[0]
         guard uses[y] == 1, !graphOutputs.contains(y), let cs = consumers[y], cs.count == 1, !fused.contains(cs[0]) else { return nil }
@@ -138,7 +143,7 @@ extension Planner {
             yType == .uint8 || yType == .int8, qn.inputs.count < 3 || qn.inputs[2].isEmpty || constant(qn, 2) != nil
         else { return nil }
         return Int8Conv(
-            source: xq, sourceScale: sx, sourceZero: zx, weights: wq, weightScales: swv, bias: bias,
+            source: xq, sourceScale: sx, sourceZero: zx, weights: wq, weightsName: dw.inputs[0], weightScales: swv, bias: bias, biasName: biasName,
             outputScale: sy, outputZero: zy, outputType: yType, quantize: cs[0]
         )
     }

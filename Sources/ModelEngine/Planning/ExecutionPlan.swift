@@ -57,7 +57,8 @@ final class ExecutionPlan {
         let size = Arena.place(Array(storages.values))
         let arena = workspace.arena(atLeast: size)
         let scratch = workspace.scratch(atLeast: planner.scratchpadSize)
-        let binder = Binder(arena: arena.pointer, scratch: scratch, constantCache: constantCache, initializers: Set(graph.constants.keys))
+        let binder = Binder(arena: arena.pointer, scratch: scratch, constantCache: constantCache, invariant: planner.invariant)
+        constantCache.keepFolded(readBy: Set((steps.flatMap(\.reads) + outs.map(\.1)).map { $0.origin ?? $0.name }))
         calls = try steps.map { try $0.bind(binder) }
         (self.arenaSize, self.arena, self.scratch, self.binder, self.steps) = (size, arena, scratch, binder, steps)
         stream = try DNNLStream()

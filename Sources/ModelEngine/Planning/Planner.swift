@@ -11,7 +11,8 @@ struct Step {
 /// Builds the steps of an ``ExecutionPlan`` for one set of input shapes.
 ///
 /// Values known at planning time (initializers, `Shape` of a known shape, and anything computed
-/// only from those) are folded into constants and need no step. Float tensors flow between
+/// only from those) are folded into constants and need no step; what is folded from initializers
+/// alone is folded once per model (``ConstantCache``). Float tensors flow between
 /// oneDNN primitives in whatever layout the primitives choose (blocked `nChw8c` on AVX2);
 /// a reorder to plain row-major is inserted only where a plain kernel or a graph output needs it.
 final class Planner {
@@ -29,6 +30,9 @@ final class Planner {
     var graphOutputs: Set<String>
     /// The largest scratchpad any primitive needs; one buffer serves them all.
     var scratchpadSize = 0
+    /// Values that are the same in every plan of the model: initializers and constants folded
+    /// from them alone. Their conversions are shared through the model's ``ConstantCache``.
+    private(set) var invariant: Set<String>
     private var plainCopies: [ObjectIdentifier: Value] = [:]
     private var counter = 0
     private let constantCache: ConstantCache
@@ -37,6 +41,7 @@ final class Planner {
         self.graph = graph
         self.constantCache = constantCache
         self.graphOutputs = Set(graph.outputs.map(\.name))
+        self.invariant = Set(graph.constants.keys).subtracting(inputs.keys)
         for (name, t) in graph.constants { values[name] = Value(name: name, shape: t.shape, type: t.dataType, constant: t) }
         for (name, v) in inputs { values[name] = v }
         for (i, node) in graph.nodes.enumerated() {
@@ -105,12 +110,20 @@ final class Planner {
         return copy
     }
 
+    /// A constant derived from value `source` alone (its data in another type or shape):
+    /// invariant, and so shared between plans, when `source` is.
+    func constant(_ name: String, _ t: Tensor, from source: String) -> Value {
+        if invariant.contains(source) { invariant.insert(name) }
+        return Value(name: name, shape: t.shape, type: t.dataType, constant: t)
+    }
+
     /// `v` converted to layout `md` (constants are converted now, once).
     func reorder(_ v: Value, to md: MemoryDesc) throws -> Value {
         if v.md == md { return v }
         if let c = v.constant {
             let out = Value(name: internalName(v.name), shape: v.shape, type: v.type, md: md, constant: c)
-            if graph.constants[v.name] != nil {
+            out.origin = v.origin ?? v.name
+            if invariant.contains(v.name) {
                 out.constantBuffer = try constantCache.buffer(v.name, md: md) { try Reorder.now(c, from: v.md, to: md) }
             } else {
                 out.constantBuffer = try Reorder.now(c, from: v.md, to: md)
@@ -150,9 +163,12 @@ final class Planner {
         if ReferenceKernels.supports(node.opType),
             ins.allSatisfy({ $0 == nil || $0!.constant != nil })
         {
-            let outs = try ReferenceKernels.run(node, ins.map { $0?.constant }, opset: graph.opset)
+            let fold = { try ReferenceKernels.run(node, ins.map { $0?.constant }, opset: self.graph.opset) }
+            let isInvariant = node.inputs.allSatisfy { $0.isEmpty || invariant.contains($0) }
+            let outs = try isInvariant ? constantCache.folded(node.outputs, make: fold) : fold()
             for (name, t) in zip(node.outputs, outs) where !name.isEmpty {
                 define(name, Value(name: name, shape: t.shape, type: t.dataType, constant: t))
+                if isInvariant { invariant.insert(name) }
             }
             return
         }
@@ -269,9 +285,9 @@ extension Planner {
 struct Binder {
     let arena: UnsafeMutableRawPointer
     let scratch: AlignedBuffer
-    /// Float initializers are copied once per model, not once per plan.
+    /// Plan-invariant constants are copied once per model, not once per plan.
     let constantCache: ConstantCache
-    let initializers: Set<String>
+    let invariant: Set<String>
 
     func pointer(_ v: Value) -> UnsafeMutableRawPointer {
         if let c = v.constant, v.constantBuffer == nil {
@@ -280,7 +296,7 @@ struct Binder {
                 c.bytes.withUnsafeBytes { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
                 return buffer
             }
-            let shareable = v.type == .float32 && initializers.contains(v.name)
+            let shareable = invariant.contains(v.name)
             v.constantBuffer = shareable ? constantCache.buffer(v.name, md: v.md, make: copy) : copy()
         }
         if let buffer = v.constantBuffer { return buffer.pointer }

@@ -26,8 +26,10 @@ final class Value {
     var md: MemoryDesc
     /// Arena storage this value occupies (shared when a step writes in place).
     var storage: Storage?
-    /// Constant data in a oneDNN layout (reordered weights), owned by the plan.
+    /// Constant data in a oneDNN layout (reordered weights), owned by the plan or shared.
     var constantBuffer: AlignedBuffer?
+    /// For a constant converted to another layout: the name of the value it was converted from.
+    var origin: String?
 
     var count: Int { shape.reduce(1, *) }
     var byteSize: Int { isPlain ? count * type.size : md.byteSize }
