@@ -46,7 +46,7 @@ enum BodyReader {
                 }
             }
             group.addTask {
-                try? await Task.sleep(for: .milliseconds(Int(limits.bodyTimeoutSeconds * 1000)))
+                await Deadline.wait(seconds: limits.bodyTimeoutSeconds)
                 return nil
             }
             let first = try await group.next() ?? nil
