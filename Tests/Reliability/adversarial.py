@@ -29,6 +29,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -1064,6 +1065,29 @@ def json_small_objects_repeated(port):
     answer.summary = f"RSS {before:.0f} MB before, {after:.0f} MB after"
     if after > before + 40:
         answer.problem = f"RSS stayed {after - before:.0f} MB higher after the requests ({before:.0f} -> {after:.0f} MB)"
+    return answer
+
+
+@case(404, "a flood of cheap failing POSTs (wrk, 32 connections, 3 s, ~100,000 requests): the RSS must not grow with their number")
+def post_flood_unknown_model(port):
+    # Each POST's body deadline was a Task.sleep, whose memory outlives its cancellation until
+    # the deadline (30 s): ~700 bytes per request, 20 MB a second at this rate.
+    if not shutil.which("wrk"):
+        return Answer(0, {}, b"", note="wrk is not installed", problem="wrk is needed for this class")
+    pid = server_pid(port)
+    before = rss_mb(pid)
+    with tempfile.NamedTemporaryFile(suffix=".json") as body:
+        body.write(b'{"inputs":[]}')
+        body.flush()
+        env = dict(os.environ, BODY_FILE=body.name, CONTENT_TYPE="application/json")
+        run = subprocess.run(["wrk", "-t1", "-c32", "-d3s", "-s", os.path.join(ROOT, "bench", "post.lua"),
+                              f"http://127.0.0.1:{port}/v2/models/nonexistent/infer"], env=env, capture_output=True, text=True)
+    after = rss_mb(pid)
+    answer = post_json(port, "/v2/models/nonexistent/infer", {"inputs": []})
+    sent = next((line.split()[0] for line in run.stdout.splitlines() if "requests in" in line), "?")
+    answer.summary = f"{sent} requests; RSS {before:.0f} MB before, {after:.0f} MB after"
+    if after > before + 30:
+        answer.problem = f"RSS grew {after - before:.0f} MB over {sent} failed requests ({before:.0f} -> {after:.0f} MB)"
     return answer
 
 
