@@ -113,7 +113,7 @@ def charts(out, results, levels):
     return True
 
 
-def int8_section(results, levels, start):
+def int8_section(results, levels, start, profile=None):
     """The int8 model served by ours against the peer on fp32 (what people run today) and the peer
     on the same int8 file, with the issue's targets."""
     L = ["## The int8 model (models/efficientnet-lite0-int8)\n",
@@ -155,6 +155,13 @@ def int8_section(results, levels, start):
         row = [max(r["rss_mb"] for r in results[("score", c, n)]) for n in ("swift-int8", "swift", "flask-int8", "flask")]
         w(f"| peak RSS, `/score`, {c} connections | " + " | ".join(f"{m:.0f} MB" for m in row) + " |")
     w("")
+    if profile:
+        # The per-component profile the issue asks for where a target is missed: how much of
+        # the int8 server's CPU is the model, and how much everything around it.
+        w("Where the int8 server's CPU goes: `perf record` while wrk posts the photo to `:classify` over 8 connections "
+          "(`[JIT]` and libdnnl are the model; libturbojpeg and the server's own code decode and resize; the kernel "
+          "is the network, page faults and thread wake-ups):\n")
+        w("```\n" + "\n".join(profile[0]) + "\n```\n")
     return L
 
 
@@ -223,7 +230,7 @@ def write(out, results, levels, sweep, best, start, top, quiet, extra, settings)
     if have_charts:
         w("![throughput](benchmarks/throughput.png)\n")
         w("![latency](benchmarks/latency.png)\n")
-    L.extend(int8_section(results, levels, start))
+    L.extend(int8_section(results, levels, start, extra.get("profile-int8")))
 
     w("## Start-up and memory\n")
     w("| | Swift | Flask | ratio |\n|---|---:|---:|---:|")

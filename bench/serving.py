@@ -282,7 +282,8 @@ def main():
     if failed:
         raise SystemExit(f"requests failed, not reporting: {failed}")
 
-    extra = {"profile": profile(make["swift"], "classify", PHOTO, "image/jpeg", 3 if args.smoke else 8)}
+    extra = {"profile": profile(make["swift"], "classify", PHOTO, "image/jpeg", 3 if args.smoke else 8),
+             "profile-int8": profile(make["swift-int8"], "classify", PHOTO, "image/jpeg", 3 if args.smoke else 8)}
     if args.smoke:
         extra["engine"] = run_script(["bench/engine", "--binary", args.infer_binary, "--rounds", "1", "--iters", "2", "--batches", "1", "--threads", "1",
                                       "--no-wait"], os.path.join(work, "engine.md"))

@@ -45,15 +45,17 @@ public final class Predictor: Sendable {
     /// how many happen at once (and keeps them off the threads that serve requests). With
     /// `releasingMemory`, the allocator hands its free memory back to the system afterwards: a
     /// parsed JSON body is many small allocations, which glibc otherwise keeps in the pool
-    /// thread's arena. While `work` is queued or running, the batcher counts it as company worth
-    /// waiting for.
-    public func offload<T: Sendable>(releasingMemory: Bool = false, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+    /// thread's arena (`releasingMemory` is evaluated after `work`, which may be what decides it).
+    /// While `work` is queued or running, the batcher counts it as company worth waiting for.
+    public func offload<T: Sendable>(
+        releasingMemory: @autoclosure @escaping @Sendable () -> Bool = false, _ work: @escaping @Sendable () throws -> T
+    ) async throws -> T {
         batcher.preparing()
         return try await withCheckedThrowingContinuation { continuation in
             decodeQueue.addOperation { [batcher] in
                 let result = Result { try work() }
                 batcher.arrived()
-                if releasingMemory { Allocator.releaseFreeMemory() }
+                if releasingMemory() { Allocator.releaseFreeMemory() }
                 continuation.resume(with: result)
             }
         }

@@ -3,6 +3,7 @@ import Hummingbird
 import ModelRuntime
 import OpenInference
 import NIOCore
+import Synchronization
 
 /// Request bodies: read whole within a size limit and a deadline, and JSON parsed only after
 /// its nesting and its number of values have been bounded.
@@ -12,9 +13,12 @@ import NIOCore
 /// let score = try BodyReader.decode(ScoreRequest.self, from: try await BodyReader.bytes(request, limit: limits.maxBodyBytes), limits: limits)
 /// ```
 enum BodyReader {
-    /// JSON bodies above this size are parsed with ``Predictor/offload(releasingMemory:_:)``
-    /// handing the parse's memory back afterwards.
-    static let largeJSON = 64 << 10
+    /// JSON parses that cost more than this many values (``checkCost``'s units; about 1 MB of
+    /// small allocations) are followed by handing free memory back to the system
+    /// (``Predictor/offload(releasingMemory:_:)``, ``JSONCost``). Not the body's size: a body of a
+    /// few base64 images parses into a few strings, and trimming after each of those cost the
+    /// `/score` route ~5% of its throughput.
+    static let trimAboveValues = 10_000
 
     /// Reads the whole body into `request` (so handlers get it from memory): 413 when it is larger
     /// than `maxBodyBytes`, 408 when it has not all arrived `bodyTimeoutSeconds` after the headers
@@ -92,8 +96,8 @@ enum BodyReader {
     /// so the bound holds from above. A decoding error becomes a 400 that names the field.
     /// (Not Hummingbird's `request.decode(as:context:)`: the scan must come first, and the
     /// routes run both on the decode pool, off the event loops.)
-    static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>, limits: BodyLimits) throws -> T {
-        try checkCost(bytes, limits: limits)
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>, limits: BodyLimits, cost: JSONCost? = nil) throws -> T {
+        cost?.add(try checkCost(bytes, limits: limits))
         let data = Data(bytes)
         do {
             return try JSONDecoder().decode(T.self, from: data)
@@ -117,7 +121,9 @@ enum BodyReader {
         }
     }
 
-    static func checkCost(_ bytes: some Collection<UInt8>, limits: BodyLimits) throws {
+    /// The parse's cost in values (see ``decode(_:from:limits:cost:)``), or an error past the bounds.
+    @discardableResult
+    static func checkCost(_ bytes: some Collection<UInt8>, limits: BodyLimits) throws -> Int {
         var depth = 0
         var cost = 1
         var inString = false
@@ -144,6 +150,7 @@ enum BodyReader {
                 )
             }
         }
+        return cost
     }
 
     /// A decoding error in the client's terms: which field, and what was wrong with it.
@@ -182,4 +189,22 @@ enum BodyReader {
             throw APIError(.unsupportedMediaType, "Content-Type must be application/json, got '\(type.isEmpty ? "none" : clipped(type))'")
         }
     }
+}
+
+/// What one request's JSON parses cost, summed (in ``BodyReader/checkCost(_:limits:)``'s units),
+/// so that the route hands the parse's memory back only when there was much of it.
+///
+/// ```swift
+/// let cost = JSONCost()
+/// let request = try await predictor.offload(releasingMemory: cost.isLarge) {
+///     try BodyReader.decode(V2InferRequest.self, from: body, limits: limits, cost: cost)
+/// }
+/// ```
+final class JSONCost: Sendable {
+    private let values = Atomic<Int>(0)
+
+    func add(_ count: Int) { values.add(count, ordering: .relaxed) }
+
+    /// More than ``BodyReader/trimAboveValues``: many small allocations, worth giving back.
+    var isLarge: Bool { values.load(ordering: .relaxed) > BodyReader.trimAboveValues }
 }

@@ -20,8 +20,9 @@ struct FlaskRoutes {
             let predictor = try host.requirePredictor()
             let body = try await BodyReader.bytes(request, limit: limits.maxBodyBytes)
             let (limits, rowLimits) = (self.limits, predictor.limits)
-            let images = try await predictor.offload(releasingMemory: body.count > BodyReader.largeJSON) {
-                try BodyReader.decode(ScoreRequest.self, from: body, limits: limits).images(limits: limits, rowLimits: rowLimits)
+            let cost = JSONCost()
+            let images = try await predictor.offload(releasingMemory: cost.isLarge) {
+                try BodyReader.decode(ScoreRequest.self, from: body, limits: limits, cost: cost).images(limits: limits, rowLimits: rowLimits, cost: cost)
             }
             let top = try await predictor.classify(images: images, topK: 3)
             let ms = Int(((ContinuousClock.now - start) / .milliseconds(1)).rounded())
@@ -50,12 +51,12 @@ struct ScoreRequest: Decodable {
     var input: Input
 
     /// The decoded image bytes (at most `rowLimits.maxRows` of them).
-    func images(limits: BodyLimits, rowLimits: RequestLimits) throws -> [[UInt8]] {
+    func images(limits: BodyLimits, rowLimits: RequestLimits, cost: JSONCost? = nil) throws -> [[UInt8]] {
         var list: [String]
         switch input {
         case .list(let l): list = l
         case .text(let text):
-            do { list = try BodyReader.decode([String].self, from: Array(text.utf8), limits: limits) } catch PredictionError.invalid(_) {
+            do { list = try BodyReader.decode([String].self, from: Array(text.utf8), limits: limits, cost: cost) } catch PredictionError.invalid(_) {
                 throw PredictionError.invalid("\"input\" must be a JSON list of base64 images (or a string holding one)")
             }
         }

@@ -46,8 +46,9 @@ struct KServeV1Routes {
     func input(_ body: [UInt8], _ predictor: Predictor) async throws -> Tensor {
         let limits = self.limits
         let shape = Array(predictor.manifest.input.shape.dropFirst())
-        let parsed = try await predictor.offload(releasingMemory: body.count > BodyReader.largeJSON) { () throws -> PredictionInput in
-            let instances = try BodyReader.decode(V1PredictRequest.self, from: body, limits: limits).instances
+        let cost = JSONCost()
+        let parsed = try await predictor.offload(releasingMemory: cost.isLarge) { () throws -> PredictionInput in
+            let instances = try BodyReader.decode(V1PredictRequest.self, from: body, limits: limits, cost: cost).instances
             guard !instances.isEmpty else { throw PredictionError.invalid("the body must be {\"instances\": [...]} with at least one instance") }
             try predictor.limits.checkRows(instances.count, "instances")
             var images: [[UInt8]] = []

@@ -58,8 +58,11 @@ struct OpenInferenceRoutes {
             jsonLength = body.count
         }
         let limits = self.limits
-        let prepared = try await predictor.offload(releasingMemory: jsonLength > BodyReader.largeJSON) {
-            try V2Prepared(BodyReader.decode(V2InferRequest.self, from: body[..<jsonLength], limits: limits), binary: body[jsonLength...], predictor: predictor)
+        let cost = JSONCost()
+        let prepared = try await predictor.offload(releasingMemory: cost.isLarge) {
+            try V2Prepared(
+                BodyReader.decode(V2InferRequest.self, from: body[..<jsonLength], limits: limits, cost: cost), binary: body[jsonLength...], predictor: predictor
+            )
         }
         return V2Answer(result: try await prepared.run(on: predictor))
     }
