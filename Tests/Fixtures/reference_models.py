@@ -8,6 +8,7 @@ Writes backend-test folders (model.onnx, test_data_set_N/input_K.pb, output_K.pb
   OUT_DIR/demo_int8_batch1             the int8 demo model (QDQ) on the same photos
   OUT_DIR/light_*_random               onnx's nine light models with seeded random weights
   OUT_DIR/resnet18_like, mobilenet_v3_like, squeezenet_like   small generated CNNs, random weights
+  OUT_DIR/qgemm_forms                  com.microsoft QGemm: B as stored, alpha, transA, float or quantized output
   OUT_DIR/*_qdq, *_qop                 each of those twelve quantized by onnxruntime's quantize_static
                                        (QDQ and QOperator formats, per-channel s8 weights, u8
                                        activations, calibrated on other random inputs than the test's)
@@ -26,7 +27,7 @@ import onnx.version_converter
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-STAMP = "reference-models-v5"
+STAMP = "reference-models-v6"
 # A quantized model's outputs may differ from onnxruntime's by this many steps of its output's
 # quantization. Why any: where the engine keeps QDQ in float (activations' quantize and
 # dequantize as reorders multiplying by 1/scale, residual adds, pooling, Gemm) it rounds float
@@ -196,6 +197,50 @@ def light_cases(out):
         qdq_case(out, name[:-5] + "_random", model, [feeds], calibration)
 
 
+def qgemm_cases(out):
+    """onnxruntime's com.microsoft QGemm in the forms its quantizer does not emit for the models
+    above: B not transposed (per-column scales on B's axis 1), alpha other than 1, transA, a float
+    output (no y_scale), and a per-tensor quantized output."""
+    m, k, n = 3, 16, 5
+    x_scale, x_zero = 0.02, 120
+    inits = [
+        numpy_helper.from_array(np.array(x_scale, np.float32), "x_scale"),
+        numpy_helper.from_array(np.array(x_zero, np.uint8), "x_zero"),
+    ]
+    b = RNG.integers(-60, 60, (k, n)).astype(np.int8)
+    b_scale = RNG.uniform(0.005, 0.02, n).astype(np.float32)
+    alpha = 0.5
+    bias = RNG.integers(-3000, 3000, n).astype(np.int32)  # at alpha * x_scale * b_scale
+    inits += [numpy_helper.from_array(b, "b"), numpy_helper.from_array(b_scale, "b_scale"),
+              numpy_helper.from_array(np.zeros(n, np.int8), "b_zero"), numpy_helper.from_array(bias, "bias"),
+              numpy_helper.from_array(np.ascontiguousarray(b.T), "bt"), numpy_helper.from_array(np.array(0.011, np.float32), "bt_scale"),
+              numpy_helper.from_array(np.array(0, np.int8), "bt_zero"),
+              numpy_helper.from_array(np.array(0.05, np.float32), "y_scale"), numpy_helper.from_array(np.array(100, np.uint8), "y_zero")]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "x_scale", "x_zero"], ["xq"]),
+        # Float output: alpha * xq·b + bias, B as stored ([K, N]), per-column scales.
+        helper.make_node("QGemm", ["xq", "x_scale", "x_zero", "b", "b_scale", "b_zero", "bias"], ["y_float"],
+                         domain="com.microsoft", alpha=alpha),
+        # Quantized output: xq·bt^T with B transposed ([N, K]), one scale, no bias.
+        helper.make_node("QGemm", ["xq", "x_scale", "x_zero", "bt", "bt_scale", "bt_zero", "", "y_scale", "y_zero"], ["yq"],
+                         domain="com.microsoft", transB=1),
+        helper.make_node("DequantizeLinear", ["yq", "y_scale", "y_zero"], ["y_quantized"]),
+        # transA: x read as [K, M] (here from xq reshaped; Transpose of a quantized tensor stays exact).
+        helper.make_node("Transpose", ["xq"], ["xq_t"], perm=[1, 0]),
+        helper.make_node("QGemm", ["xq_t", "x_scale", "x_zero", "b", "b_scale", "b_zero", "bias"], ["y_trans_a"],
+                         domain="com.microsoft", alpha=alpha, transA=1),
+    ]
+    g = helper.make_graph(nodes, "qgemm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
+                          [helper.make_tensor_value_info("y_float", TensorProto.FLOAT, [m, n]),
+                           helper.make_tensor_value_info("y_quantized", TensorProto.FLOAT, [m, n]),
+                           helper.make_tensor_value_info("y_trans_a", TensorProto.FLOAT, [m, n])], inits)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)])
+    model.ir_version = 8
+    feeds = [{"x": RNG.uniform(-2, 2, (m, k)).astype(np.float32)} for _ in range(3)]
+    # Float outputs are sums of exact integer products in float32; the quantized one may round one step apart.
+    write_case(out, "qgemm_forms", model, feeds, rtol=1e-4, atol=0.05)
+
+
 # --- small generated CNNs ------------------------------------------------------------------
 
 class Builder:
@@ -327,6 +372,7 @@ def main():
         write_case(out, name, model, feeds)
         qdq_case(out, name, model, feeds, [{"input": RNG.standard_normal((1, 3, size, size)).astype(np.float32)} for _ in range(4)])
     light_cases(out)
+    qgemm_cases(out)
     if args.demo:
         demo_cases(out, os.path.abspath(args.demo))
     if args.demo_int8:

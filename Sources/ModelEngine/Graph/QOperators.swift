@@ -13,7 +13,7 @@
 /// `QLinearSoftmax` and `QGemm`, which its quantizer emits in QOperator models.
 enum QOperators {
     static func lower(_ graph: inout Graph) {
-        guard graph.nodes.contains(where: { $0.opType.hasPrefix("QLinear") }) else { return }
+        guard graph.nodes.contains(where: { $0.opType.hasPrefix("QLinear") || $0.opType == "QGemm" }) else { return }
         var rewritten: [Node] = []
         for node in graph.nodes {
             rewritten += lowered(node, &graph.constants, opset: graph.opset) ?? [node]
