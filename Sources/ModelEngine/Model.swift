@@ -54,6 +54,9 @@ public final class Model: @unchecked Sendable {
     init(graph: Graph, options: Options) throws {
         var optimized = graph
         QOperators.lower(&optimized)
+        if let name = optimized.redefinedValue {
+            throw ModelError.invalidModel("value '\(name.prefix(200))' is defined more than once (by two nodes, or by a node and an initializer or input)")
+        }
         let problems = Operators.validate(optimized)
         guard problems.isEmpty else { throw ModelError.unsupported(problems) }
         Optimizer.foldBatchNorm(&optimized)

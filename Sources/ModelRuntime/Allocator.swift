@@ -3,7 +3,7 @@
 ///
 /// ```swift
 /// Allocator.mapSeparately(atLeast: 256 << 10)   // at start-up
-/// Allocator.trimHeaps(above: 4 << 20)
+/// Allocator.setTrimThreshold(4 << 20)
 /// Allocator.releaseFreeMemory()                 // after a parse of many small allocations
 /// ```
 public enum Allocator {
@@ -21,7 +21,7 @@ public enum Allocator {
     /// 128 KiB default, so a heap shrank and grew again around nearly every request, each growth
     /// paid in page faults: at 4 MiB the int8 demo served 6% more `:classify` requests at 8
     /// connections (3 alternating rounds), with the same peak RSS.
-    public static func trimHeaps(above bytes: Int) {
+    public static func setTrimThreshold(_ bytes: Int) {
         #if os(Linux)
         _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, Int32(clamping: bytes))
         #endif

@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
         // Bodies, decoded images and tensors go back to the system when freed; a heap keeps up to
         // 4 MiB free at its top for the next request.
         Allocator.mapSeparately(atLeast: 256 << 10)
-        Allocator.trimHeaps(above: 4 << 20)
+        Allocator.setTrimThreshold(4 << 20)
         ImageDecoder.capLibjpegMemory(config.limits.maxDecodeBytes)
         if let host { config.host = host }
         if let port { config.port = port }

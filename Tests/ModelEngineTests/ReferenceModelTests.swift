@@ -89,6 +89,21 @@ struct ReferenceModelTests {
         #expect(zip(one, two.prefix(one.count)).map { abs($0 - $1) }.max()! <= 1e-4)
     }
 
+    @Test("a value defined twice fails at load time: planning and shared constants find values by name")
+    func redefinedValue() throws {
+        let relu = { (name: String) in Node(opType: "Relu", name: name, domain: "", inputs: ["x"], outputs: ["y"], attributes: [:]) }
+        let graph = Graph(
+            nodes: [relu("first"), relu("second")],
+            constants: [:],
+            inputs: [ValueSpec(name: "x", dataType: .float32, shape: [.fixed(1)])],
+            outputs: [ValueSpec(name: "y", dataType: .float32, shape: nil)],
+            opset: 13
+        )
+        #expect(throws: ModelError.invalidModel("value 'y' is defined more than once (by two nodes, or by a node and an initializer or input)")) {
+            try Model(graph: graph, options: .init())
+        }
+    }
+
     @Test("an unsupported operator fails at load time, naming every offending node")
     func unsupportedOperators() throws {
         // Two nodes the engine cannot run (an unknown op and a custom domain) and one it can.

@@ -73,3 +73,16 @@ enum Attribute {
     case tensor(Tensor)
     case other(String)
 }
+
+extension Graph {
+    /// A value name that two nodes define, or a node and an initializer or graph input: ONNX
+    /// graphs assign each value once, and planning (and the constants plans share) find values
+    /// by name, so such a graph is refused rather than run with one definition silently winning.
+    var redefinedValue: String? {
+        var defined = Set(constants.keys).union(inputs.map(\.name))
+        for node in nodes {
+            for output in node.outputs where !output.isEmpty && !defined.insert(output).inserted { return output }
+        }
+        return nil
+    }
+}

@@ -15,8 +15,8 @@ enum QOperators {
     static func lower(_ graph: inout Graph) {
         guard graph.nodes.contains(where: { $0.opType.hasPrefix("QLinear") || $0.opType == "QGemm" }) else { return }
         var rewritten: [Node] = []
-        for node in graph.nodes {
-            rewritten += lowered(node, &graph.constants, opset: graph.opset) ?? [node]
+        for (index, node) in graph.nodes.enumerated() {
+            rewritten += lowered(node, at: index, &graph.constants, opset: graph.opset) ?? [node]
         }
         graph.nodes = rewritten
     }
@@ -27,9 +27,9 @@ enum QOperators {
     ]
 
     /// The QDQ nodes for `node`, or nil to keep it as it is (then validation names what is unsupported).
-    private static func lowered(_ node: Node, _ constants: inout [String: Tensor], opset: Int) -> [Node]? {
+    private static func lowered(_ node: Node, at index: Int, _ constants: inout [String: Tensor], opset: Int) -> [Node]? {
         let isONNX = node.domain.isEmpty || node.domain == "ai.onnx"
-        var b = Builder(node: node)
+        var b = Builder(node: node, prefix: "\(node.name)#\(index)")
         switch node.opType {
         case "QLinearConv" where isONNX && node.inputs.count >= 8:
             let x = b.dequantize(node.inputs[0], node.inputs[1], node.inputs[2])
@@ -99,14 +99,16 @@ enum QOperators {
         return b.nodes
     }
 
-    /// Emits the replacement nodes, named after the node they replace.
+    /// Emits the replacement nodes, named after the node they replace and its position (node
+    /// names need not be unique; the values they make must be).
     private struct Builder {
         let node: Node
+        let prefix: String
         var nodes: [Node] = []
 
         private mutating func emit(_ opType: String, _ inputs: [String], _ attributes: [String: Attribute] = [:], output: String? = nil) -> String {
-            let name = output ?? "\(node.name)/\(nodes.count)/\(opType)"
-            nodes.append(Node(opType: opType, name: "\(node.name)/\(opType)_\(nodes.count)", domain: "", inputs: inputs, outputs: [name], attributes: attributes))
+            let name = output ?? "\(prefix)/\(nodes.count)/\(opType)"
+            nodes.append(Node(opType: opType, name: "\(prefix)/\(opType)_\(nodes.count)", domain: "", inputs: inputs, outputs: [name], attributes: attributes))
             return name
         }
 
@@ -128,14 +130,14 @@ enum QOperators {
             if let x = constants[a], let y = constants[b], x.dataType == .float32, y.dataType == .float32, x.count == 1 || y.count == 1 {
                 let (xs, ys) = (x.floats, y.floats)
                 let n = max(xs.count, ys.count)
-                let name = "\(node.name)/bias_scale"
+                let name = "\(prefix)/bias_scale"
                 constants[name] = Tensor(shape: n == 1 && x.shape.isEmpty && y.shape.isEmpty ? [] : [n],
                                          floats: (0..<n).map { xs[xs.count == 1 ? 0 : $0] * ys[ys.count == 1 ? 0 : $0] * factor })
                 return name
             }
             let product = emit("Mul", [a, b])
             guard factor != 1 else { return product }
-            let name = "\(node.name)/alpha"
+            let name = "\(prefix)/alpha"
             constants[name] = Tensor(shape: [], floats: [factor])
             return emit("Mul", [product, name])
         }

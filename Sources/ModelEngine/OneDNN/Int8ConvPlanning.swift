@@ -78,10 +78,10 @@ extension Planner {
 
         let x = try reorder(q.source, to: prim.md(dnnl_query_src_md))
         // Named after the int8 tensors they are, so that plans share them when those are invariant.
-        let wPlain = constant(q.weightsName + "#s8", Tensor(shape: wDims, dataType: .int8, bytes: q.weights.bytes), from: q.weightsName)
+        let wPlain = derivedConstant(q.weightsName + "#s8", Tensor(shape: wDims, dataType: .int8, bytes: q.weights.bytes), from: q.weightsName)
         let w = try reorder(wPlain, to: prim.md(dnnl_query_weights_md))
         var reads: [(Int32, Value)] = [(Arg.src, x), (Arg.weights, w)]
-        if let b = q.bias, let name = q.biasName { reads.append((Arg.bias, constant(name + "#s32", b, from: name))) }
+        if let b = q.bias, let name = q.biasName { reads.append((Arg.bias, derivedConstant(name + "#s32", b, from: name))) }
         let quantize = graph.nodes[q.quantize]
         let out = newValue(quantize.outputs[0], shape: outShape, type: q.outputType, md: prim.md(dnnl_query_dst_md))
         emitPrimitive(node.name, prim, reads: reads, writes: [(Arg.dst, out)])

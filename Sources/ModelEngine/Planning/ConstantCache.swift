@@ -12,16 +12,26 @@
 /// a folded constant stays here only once some plan has read it (``keepFolded(readBy:)``); the
 /// others are folded again, and dropped again, by each plan.
 final class ConstantCache {
-    private var entries: [String: [(md: MemoryDesc, buffer: AlignedBuffer)]] = [:]
+    private var entries: [String: [(source: MemoryDesc?, md: MemoryDesc, buffer: AlignedBuffer)]] = [:]
     private var folded: [String: (outputs: [String], tensors: [Tensor])] = [:]
     private var foldedRead: Set<String> = []
 
-    /// The buffer for invariant value `name` in layout `md`, converted by `make` the first time.
-    func buffer(_ name: String, md: MemoryDesc, make: () throws -> AlignedBuffer) rethrows -> AlignedBuffer {
-        if let hit = entries[name]?.first(where: { $0.md == md }) { return hit.buffer }
+    /// The buffer for invariant value `name` in layout `md`, converted from layout `source` (nil:
+    /// copied as it is) by `make` the first time. The source matters: a weight can be read
+    /// through views of different strides (ConvTranspose's) under the same name.
+    func buffer(_ name: String, from source: MemoryDesc? = nil, md: MemoryDesc, make: () throws -> AlignedBuffer) rethrows -> AlignedBuffer {
+        if let hit = entries[name]?.first(where: { Self.same($0.source, source) && $0.md == md }) { return hit.buffer }
         let buffer = try make()
-        entries[name, default: []].append((md, buffer))
+        entries[name, default: []].append((source, md, buffer))
         return buffer
+    }
+
+    private static func same(_ a: MemoryDesc?, _ b: MemoryDesc?) -> Bool {
+        switch (a, b) {
+        case (nil, nil): true
+        case let (a?, b?): a == b
+        default: false
+        }
     }
 
     /// The outputs of a node folded from invariant values, computed by `make` unless cached.

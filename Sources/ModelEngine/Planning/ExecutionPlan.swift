@@ -11,7 +11,8 @@ final class ExecutionPlan {
     private let arena: AlignedBuffer
     private let scratch: AlignedBuffer
     private let calls: [(DNNLStream) throws -> Void]
-    /// Keeps the planned values alive: they own the constant buffers (weights) the calls read.
+    /// Keeps the planned values alive: they hold the constant buffers (weights) the calls read,
+    /// their own or the model's shared ones (``ConstantCache``).
     private let steps: [Step]
     private let binder: Binder
 

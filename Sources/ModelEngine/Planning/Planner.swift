@@ -112,7 +112,7 @@ final class Planner {
 
     /// A constant derived from value `source` alone (its data in another type or shape):
     /// invariant, and so shared between plans, when `source` is.
-    func constant(_ name: String, _ t: Tensor, from source: String) -> Value {
+    func derivedConstant(_ name: String, _ t: Tensor, from source: String) -> Value {
         if invariant.contains(source) { invariant.insert(name) }
         return Value(name: name, shape: t.shape, type: t.dataType, constant: t)
     }
@@ -124,7 +124,7 @@ final class Planner {
             let out = Value(name: internalName(v.name), shape: v.shape, type: v.type, md: md, constant: c)
             out.origin = v.origin ?? v.name
             if invariant.contains(v.name) {
-                out.constantBuffer = try constantCache.buffer(v.name, md: md) { try Reorder.now(c, from: v.md, to: md) }
+                out.constantBuffer = try constantCache.buffer(v.name, from: v.md, md: md) { try Reorder.now(c, from: v.md, to: md) }
             } else {
                 out.constantBuffer = try Reorder.now(c, from: v.md, to: md)
             }
