@@ -76,6 +76,13 @@ public final class Model: @unchecked Sendable {
         return try plan.run(inputs)
     }
 
+    /// The steps of the plan for `inputs`, in order (internal for tests).
+    func stepNames(for inputs: [String: Tensor]) throws -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return try plan(for: inputs).stepNames
+    }
+
     // Small integer inputs (shapes, axes, indices) are treated as constants of the plan, so
     // that shapes depending on them are known when planning.
     private func isSpecialized(_ t: Tensor) -> Bool { t.dataType != .float32 && t.dataType != .float64 && t.dataType != .float16 && t.count <= 64 }

@@ -27,12 +27,13 @@ import onnx.version_converter
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-STAMP = "reference-models-v7"
+STAMP = "reference-models-v8"
 # A quantized model's outputs may differ from onnxruntime's by this many steps of its output's
 # quantization. Why any: where the engine keeps QDQ in float (activations' quantize and
-# dequantize as reorders multiplying by 1/scale, residual adds, pooling, Gemm) it rounds float
-# values onnxruntime computes otherwise, so a value next to a rounding boundary can land one step
-# apart, and the next layer carries that on.
+# dequantize as reorders multiplying by 1/scale, pooling, Gemm) it rounds float values
+# onnxruntime computes otherwise, and a residual add fused into its convolution rounds once where
+# onnxruntime rounds twice; so a value next to a rounding boundary can land one step apart, and
+# the next layer carries that on.
 QDQ_STEPS = 6
 RNG = np.random.default_rng(20261121)
 
@@ -241,6 +242,64 @@ def qgemm_cases(out):
         write_case(out, name, model, feeds, rtol=1e-4, atol=atol)
 
 
+def qdq_residual_case(out):
+    """Residual Adds after int8 convolutions, as the engine fuses them (a convolution with a sum
+    post-op): branch 1 adds `a` to conv_b's output through its own DequantizeLinear (placed after
+    conv_b) while `a` is read again later (so the sum works on a copy); branch 2 adds branch 1's
+    quantized result to conv_c's output, then Relu, where nothing reads that result again (so the
+    sum works in place). Outputs within 2 steps of their quantization: the engine rounds each sum
+    once, onnxruntime twice (QLinearConv, then QLinearAdd), and branch 2 adds branch 1's result,
+    which may already be a step apart."""
+    c, hw = 16, 12
+    inits = []
+
+    def const(name, value):
+        inits.append(numpy_helper.from_array(value, name))
+        return name
+
+    def qparams(name, scale, zero):
+        return [const(name + "_scale", np.array(scale, np.float32)), const(name + "_zero", np.array(zero, np.uint8))]
+
+    def weights(name, oc, ic, k, x_scale):
+        w_scale = RNG.uniform(0.002, 0.004, oc).astype(np.float32)
+        const(name + "_w", RNG.integers(-60, 61, (oc, ic, k, k)).astype(np.int8))
+        const(name + "_w_scale", w_scale)
+        const(name + "_w_zero", np.zeros(oc, np.int8))
+        const(name + "_b", RNG.integers(-2000, 2000, oc).astype(np.int32))
+        const(name + "_b_scale", (x_scale * w_scale).astype(np.float32))
+        return [helper.make_node("DequantizeLinear", [name + "_w", name + "_w_scale", name + "_w_zero"], [name + "_wf"], axis=0),
+                helper.make_node("DequantizeLinear", [name + "_b", name + "_b_scale"], [name + "_bf"], axis=0)]
+
+    def conv(name, x, oc, ic, k, x_scale, q):
+        return weights(name, oc, ic, k, x_scale) + [
+            helper.make_node("Conv", [x, name + "_wf", name + "_bf"], [name + "_y"], name=name, pads=[k // 2] * 4),
+            helper.make_node("QuantizeLinear", [name + "_y"] + q, [name + "_q"]),
+            helper.make_node("DequantizeLinear", [name + "_q"] + q, [name + "_dq"])]
+
+    x_q, a_q, b_q, s_q, c_q, r_q = (qparams("x", 0.01, 128), qparams("a", 0.03, 128), qparams("b", 0.04, 128),
+                                    qparams("s", 0.05, 128), qparams("c", 0.04, 128), qparams("r", 0.05, 0))
+    nodes = [helper.make_node("QuantizeLinear", ["x"] + x_q, ["xq"]), helper.make_node("DequantizeLinear", ["xq"] + x_q, ["xf"])]
+    nodes += conv("conv_a", "xf", c, 8, 3, 0.01, a_q)
+    nodes += conv("conv_b", "conv_a_dq", c, c, 1, 0.03, b_q)
+    nodes += [helper.make_node("DequantizeLinear", ["conv_a_q"] + a_q, ["a_for_add"]),
+              helper.make_node("Add", ["conv_b_dq", "a_for_add"], ["sum1"], name="add_copy"),
+              helper.make_node("QuantizeLinear", ["sum1"] + s_q, ["sum1_q"]),
+              helper.make_node("DequantizeLinear", ["sum1_q"] + s_q, ["out_copy"])]
+    nodes += conv("conv_c", "conv_a_dq", c, c, 1, 0.03, c_q)
+    nodes += [helper.make_node("Add", ["out_copy", "conv_c_dq"], ["sum2"], name="add_in_place"),
+              helper.make_node("Relu", ["sum2"], ["sum2_relu"]),
+              helper.make_node("QuantizeLinear", ["sum2_relu"] + r_q, ["sum2_q"]),
+              helper.make_node("DequantizeLinear", ["sum2_q"] + r_q, ["out_in_place"]),
+              helper.make_node("DequantizeLinear", ["conv_a_q"] + a_q, ["a_again"])]
+    outputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, c, hw, hw]) for n in ("out_copy", "out_in_place", "a_again")]
+    g = helper.make_graph(nodes, "qdq_residual", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, hw, hw])], outputs, inits)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    feeds = [{"x": RNG.uniform(-1.2, 1.2, (1, 8, hw, hw)).astype(np.float32)} for _ in range(3)]
+    write_case(out, "qdq_residual", model, feeds, rtol=0, atol=2.5 * 0.05)
+
+
 # --- small generated CNNs ------------------------------------------------------------------
 
 class Builder:
@@ -373,6 +432,7 @@ def main():
         qdq_case(out, name, model, feeds, [{"input": RNG.standard_normal((1, 3, size, size)).astype(np.float32)} for _ in range(4)])
     light_cases(out)
     qgemm_cases(out)
+    qdq_residual_case(out)
     if args.demo:
         demo_cases(out, os.path.abspath(args.demo))
     if args.demo_int8:

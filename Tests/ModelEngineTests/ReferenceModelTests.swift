@@ -89,6 +89,35 @@ struct ReferenceModelTests {
         #expect(zip(one, two.prefix(one.count)).map { abs($0 - $1) }.max()! <= 1e-4)
     }
 
+    @Test("residual Adds after int8 convolutions run inside them: in place when nothing reads the other operand again, else on a copy")
+    func int8ResidualAddsFuse() throws {
+        /// The plan's steps and the graph's Add nodes.
+        func plan(_ name: String) throws -> (steps: [String], adds: [String]) {
+            let folder = TestData.referenceModels.appendingPathComponent(name)
+            try #require(TestData.exists(folder), "reference models are missing: run `make test-data`")
+            let file = folder.appendingPathComponent("model.onnx")
+            let model = try Model(contentsOf: file)
+            let input = try TestData.tensor(at: folder.appendingPathComponent("test_data_set_0/input_0.pb"))
+            let adds = try Loader.load(contentsOf: file).nodes.filter { $0.opType == "Add" }.map(\.name)
+            return (try model.stepNames(for: [model.inputs[0].name: input]), adds)
+        }
+        // qdq_residual's values match onnxruntime's in `matchesOnnxRuntime`; here, how it ran.
+        let residual = try plan("qdq_residual")
+        #expect(residual.adds == ["add_copy", "add_in_place"])
+        #expect(Set(residual.steps).isDisjoint(with: residual.adds), "\(residual.steps)")
+        #expect(residual.steps.filter { $0.hasPrefix("copy ") } == ["copy conv_a_q"], "\(residual.steps)")
+        // The demo's nine residual Adds, all in place.
+        let demo = try plan("demo_int8_batch1")
+        #expect(demo.adds.count == 9)
+        #expect(Set(demo.steps).isDisjoint(with: demo.adds), "\(demo.steps)")
+        #expect(!demo.steps.contains { $0.hasPrefix("copy ") }, "\(demo.steps)")
+        // Float residual Adds likewise: one block's in-place result is overwritten in place by the next.
+        let float = try plan("resnet18_like")
+        #expect(float.adds.count >= 4)
+        #expect(Set(float.steps).isDisjoint(with: float.adds), "\(float.steps)")
+        #expect(!float.steps.contains { $0.hasPrefix("copy ") }, "\(float.steps)")
+    }
+
     @Test("a value defined twice fails at load time: planning and shared constants find values by name")
     func redefinedValue() throws {
         let relu = { (name: String) in Node(opType: "Relu", name: name, domain: "", inputs: ["x"], outputs: ["y"], attributes: [:]) }

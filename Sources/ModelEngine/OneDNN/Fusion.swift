@@ -74,7 +74,7 @@ extension Planner {
         guard let other = chain.sum else { return newValue(chain.output, shape: shape, md: md) }
         if other.md == md, canOverwrite(other) {
             let out = Value(name: chain.output, shape: shape, type: .float32, md: md)
-            out.share(other)
+            out.takeOver(other)
             return out
         }
         let out = newValue(chain.output, shape: shape, md: md)

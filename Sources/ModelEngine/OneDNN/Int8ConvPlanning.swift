@@ -56,10 +56,47 @@ extension Planner {
         let win = try Window(node, input: Array(x0.shape[2...]), kernel: kernel)
         let outShape = [n, oc] + win.output
         let wDims = group > 1 ? [group, oc / group, ic / group] + kernel : w0.shape
+        // With a residual Add after it, one primitive does both; when oneDNN cannot, the
+        // convolution alone still runs int8 and the Add in float.
+        let residual = int8Residual(after: q, shape: outShape)
+        for r in residual.map({ [$0, nil] }) ?? [nil] {
+            guard let prim = try int8ConvPrimitive(q, r, source: x0.shape, weights: wDims, output: outShape, window: win) else { continue }
+            let x = try reorder(q.source, to: prim.md(dnnl_query_src_md))
+            // Named after the int8 tensors they are, so that plans share them when those are invariant.
+            let wPlain = derivedConstant(q.weightsName + "#s8", Tensor(shape: wDims, dataType: .int8, bytes: q.weights.bytes), from: q.weightsName)
+            let w = try reorder(wPlain, to: prim.md(dnnl_query_weights_md))
+            var reads: [(Int32, Value)] = [(Arg.src, x), (Arg.weights, w)]
+            if let b = q.bias, let name = q.biasName { reads.append((Arg.bias, derivedConstant(name + "#s32", b, from: name))) }
+            let md = prim.md(dnnl_query_dst_md)
+            let out: Value
+            let fusedNodes: [Int]
+            if let r {
+                fusedNodes = [q.quantize] + r.nodes
+                out = try residualDestination(r, fusing: fusedNodes, shape: outShape, md: md)
+            } else {
+                fusedNodes = [q.quantize]
+                out = newValue(graph.nodes[q.quantize].outputs[0], shape: outShape, type: q.outputType, md: md)
+            }
+            emitPrimitive(node.name, prim, reads: reads, writes: [(Arg.dst, out)])
+            define(out.name, out)
+            for j in fusedNodes {
+                fused.insert(j)
+                consume(graph.nodes[j])
+            }
+            return true
+        }
+        return false
+    }
 
-        var src = MemoryDesc.plain(x0.shape, type: q.source.type.dnnl, any: true)
-        var wei = MemoryDesc.plain(wDims, type: dnnl_s8, any: true)
-        var dst = MemoryDesc.plain(outShape, type: q.outputType.dnnl, any: true)
+    /// The oneDNN int8 convolution for `q` (and `residual`), or nil when oneDNN has none.
+    private func int8ConvPrimitive(
+        _ q: Int8Conv, _ residual: Int8Residual?, source: [Int], weights: [Int], output: [Int], window win: Window
+    ) throws -> Primitive? {
+        let oc = output[1]
+        let outputType = residual?.outputType ?? q.outputType
+        var src = MemoryDesc.plain(source, type: q.source.type.dnnl, any: true)
+        var wei = MemoryDesc.plain(weights, type: dnnl_s8, any: true)
+        var dst = MemoryDesc.plain(output, type: outputType.dnnl, any: true)
         var bias = MemoryDesc.plain([oc], type: dnnl_s32)
         var desc = dnnl_convolution_desc_t()
         let status = withUnsafePointer(to: &bias) { biasPtr in
@@ -68,27 +105,21 @@ extension Planner {
                 win.strides.map(Int64.init), win.dnnlDilations, win.padBegin.map(Int64.init), win.padEnd.map(Int64.init)
             )
         }
-        guard status == dnnl_success else { return false }
+        guard status == dnnl_success else { return nil }
         let attr = try PrimitiveAttr()
-        var scales = (0..<oc).map { q.sourceScale * q.weightScales[q.weightScales.count == 1 ? 0 : $0] / q.outputScale }
+        // Scales take the accumulator to the units of the quantized output; the residual, in its
+        // own units, is rescaled to the same by the sum post-op.
+        let outputScale = residual?.output.scale ?? q.outputScale
+        var scales = (0..<oc).map { q.sourceScale * q.weightScales[q.weightScales.count == 1 ? 0 : $0] / outputScale }
         try check(dnnl_primitive_attr_set_output_scales(attr.handle, Int64(oc), 1 << 1, &scales), "set_output_scales")
         try attr.setZeroPoint(Arg.src, q.sourceZero)
-        try attr.setZeroPoint(Arg.dst, q.outputZero)
-        guard let prim = try? Primitive(desc: &desc, attr: attr) else { return false }
-
-        let x = try reorder(q.source, to: prim.md(dnnl_query_src_md))
-        // Named after the int8 tensors they are, so that plans share them when those are invariant.
-        let wPlain = derivedConstant(q.weightsName + "#s8", Tensor(shape: wDims, dataType: .int8, bytes: q.weights.bytes), from: q.weightsName)
-        let w = try reorder(wPlain, to: prim.md(dnnl_query_weights_md))
-        var reads: [(Int32, Value)] = [(Arg.src, x), (Arg.weights, w)]
-        if let b = q.bias, let name = q.biasName { reads.append((Arg.bias, derivedConstant(name + "#s32", b, from: name))) }
-        let quantize = graph.nodes[q.quantize]
-        let out = newValue(quantize.outputs[0], shape: outShape, type: q.outputType, md: prim.md(dnnl_query_dst_md))
-        emitPrimitive(node.name, prim, reads: reads, writes: [(Arg.dst, out)])
-        define(quantize.outputs[0], out)
-        fused.insert(q.quantize)
-        consume(quantize)
-        return true
+        try attr.setZeroPoint(Arg.dst, residual?.output.zero ?? q.outputZero)
+        if let r = residual {
+            var ops: [PostOp] = [.quantizedSum(scale: r.skipParams.scale / outputScale, zero: r.skipParams.zero, type: r.skip.type.dnnl)]
+            if r.relu { ops.append(.eltwise(dnnl_eltwise_relu, 0, 0)) }
+            try attr.setPostOps(ops)
+        }
+        return try? Primitive(desc: &desc, attr: attr)
     }
 
     /// The pattern, read from the graph: `x` dequantized from a computed 8-bit value with one scale
@@ -96,31 +127,25 @@ extension Planner {
     /// output channel; the bias (if any) from int32 at scale `sx · sw`; and the result read only by
     /// a QuantizeLinear with one scale and zero point to 8 bits.
     func int8Conv(_ node: Node) -> Int8Conv? {
-        func producer(_ name: String) -> Node? { producers[name].map { graph.nodes[$0] }.flatMap { $0.opType == "DequantizeLinear" ? $0 : nil } }
-        func constant(_ node: Node, _ i: Int) -> Tensor? { i < node.inputs.count ? values[node.inputs[i]]?.constant : nil }
-        func scalar(_ t: Tensor?) -> Float? { t.flatMap { $0.count == 1 && $0.dataType == .float32 ? $0.floats[0] : nil } }
-        func zero(_ node: Node) -> Int32? {
-            guard node.inputs.count > 2, !node.inputs[2].isEmpty else { return 0 }
-            guard let z = constant(node, 2), z.count == 1, let v = z.integers?.first else { return nil }
-            return Int32(v)
-        }
+        func constant(_ node: Node, _ i: Int) -> Tensor? { constantInput(node, i) }
         /// Weights and biases are quantized symmetrically: every zero point (one per channel) is 0.
         func zeros(_ node: Node) -> Bool {
             guard node.inputs.count > 2, !node.inputs[2].isEmpty else { return true }
             return constant(node, 2)?.integers?.allSatisfy { $0 == 0 } ?? false
         }
-        guard node.inputs.count >= 2, let dx = producer(node.inputs[0]), let xq = values[dx.inputs[0]], xq.constant == nil,
-            xq.type == .uint8 || xq.type == .int8, let sx = scalar(constant(dx, 1)), let zx = zero(dx),
-            let dw = producer(node.inputs[1]), let wq = constant(dw, 0), wq.dataType == .int8, wq.shape.count == 4, let sw = constant(dw, 1),
+        guard node.inputs.count >= 2, let dx = dequantizer(of: node.inputs[0]), let xq = values[dx.inputs[0]], xq.constant == nil,
+            xq.type == .uint8 || xq.type == .int8, let px = scalarParams(dx),
+            let dw = dequantizer(of: node.inputs[1]), let wq = constant(dw, 0), wq.dataType == .int8, wq.shape.count == 4, let sw = constant(dw, 1),
             sw.dataType == .float32, sw.shape.count <= 1, dw.int("block_size", default: 0) == 0,
             sw.count == 1 || (sw.count == wq.shape[0] && [0, -4].contains(dw.int("axis", default: 1))),
             zeros(dw)
         else { return nil }
+        let (sx, zx) = (px.scale, px.zero)
         let swv = sw.floats
         var bias: Tensor?
         var biasName: String?
         if node.inputs.count > 2, !node.inputs[2].isEmpty {
-            guard let db = producer(node.inputs[2]), let bq = constant(db, 0), bq.dataType == .int32, bq.count == wq.shape[0],
+            guard let db = dequantizer(of: node.inputs[2]), let bq = constant(db, 0), bq.dataType == .int32, bq.count == wq.shape[0],
                 let sb = constant(db, 1), sb.dataType == .float32, zeros(db)
             else { return nil }
             // The bias must be at the accumulator's scale, or adding it there would be wrong.
@@ -133,18 +158,10 @@ extension Planner {
             bias = bq
             biasName = db.inputs[0]
         }
-        let y = node.outputs[0]
-        guard uses[y] == 1, !graphOutputs.contains(y), let cs = consumers[y], cs.count == 1, !fused.contains(cs[0]) else { return nil }
-        let qn = graph.nodes[cs[0]]
-        guard qn.opType == "QuantizeLinear", qn.inputs.count > 1, let sy = scalar(constant(qn, 1)), sy > 0, let zy = zero(qn),
-            qn.int("block_size", default: 0) == 0
-        else { return nil }
-        guard let yType = try? Quantization.outputType(qn, qn.inputs.count > 2 && !qn.inputs[2].isEmpty ? constant(qn, 2) : nil),
-            yType == .uint8 || yType == .int8, qn.inputs.count < 3 || qn.inputs[2].isEmpty || constant(qn, 2) != nil
-        else { return nil }
+        guard let qi = soleConsumer(of: node.outputs[0]), let (py, yType) = quantizeTarget(graph.nodes[qi]) else { return nil }
         return Int8Conv(
             source: xq, sourceScale: sx, sourceZero: zx, weights: wq, weightsName: dw.inputs[0], weightScales: swv, bias: bias, biasName: biasName,
-            outputScale: sy, outputZero: zy, outputType: yType, quantize: cs[0]
+            outputScale: py.scale, outputZero: py.zero, outputType: yType, quantize: qi
         )
     }
 }

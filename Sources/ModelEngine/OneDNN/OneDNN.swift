@@ -152,6 +152,8 @@ final class PrimitiveAttr {
             switch op {
             case .eltwise(let alg, let alpha, let beta): try check(dnnl_post_ops_append_eltwise(po, 1, alg, alpha, beta), "append_eltwise")
             case .sum: try check(dnnl_post_ops_append_sum(po, 1), "append_sum")
+            case .quantizedSum(let scale, let zero, let type):
+                try check(dnnl_post_ops_append_sum_v3(po, scale, zero, type), "append_sum_v3")
             }
         }
         try check(dnnl_primitive_attr_set_post_ops(handle, po), "set_post_ops")
@@ -175,6 +177,9 @@ enum PostOp {
     case eltwise(dnnl_alg_kind_t, Float, Float)
     /// `dst += previous dst contents` (a residual `Add`).
     case sum
+    /// `dst += scale · (previous dst contents − zero)`, the contents read as `type`: a residual
+    /// `Add` of a quantized tensor, in the units of the primitive's output scale.
+    case quantizedSum(scale: Float, zero: Int32, type: dnnl_data_type_t)
 }
 
 /// A oneDNN memory object over caller-owned storage.

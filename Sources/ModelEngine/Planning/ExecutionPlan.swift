@@ -67,6 +67,9 @@ final class ExecutionPlan {
         self.outputs = outs
     }
 
+    /// What runs, in order (internal for tests: which nodes a fusion replaced).
+    var stepNames: [String] { steps.map(\.name) }
+
     func run(_ given: [String: Tensor]) throws -> [String: Tensor] {
         for (name, v) in inputs {
             guard let t = given[name] else { throw ModelError.invalidInput("missing input '\(name)'") }

@@ -41,6 +41,13 @@ final class Value {
         storage?.sharers += 1
     }
 
+    /// Makes this value the next occupant of `other`'s storage: an in-place result written by
+    /// `other`'s last reader. `other` is never read again, so it no longer counts as a sharer —
+    /// and this value may in turn be overwritten in place by its own last reader.
+    func takeOver(_ other: Value) {
+        storage = other.storage
+    }
+
     init(name: String, shape: [Int], type: DataType, md: MemoryDesc? = nil, constant: Tensor? = nil) {
         self.name = name
         self.shape = shape
