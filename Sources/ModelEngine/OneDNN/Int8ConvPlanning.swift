@@ -29,6 +29,15 @@ extension Planner {
             || isa & dnnl_cpu_isa_avx2_vnni.rawValue == dnnl_cpu_isa_avx2_vnni.rawValue
     }()
 
+    /// Without VNNI, x86 int8 kernels add pairs of u8×s8 products in saturating 16-bit
+    /// registers: two weights of magnitude over 64 can overflow there, where the model's
+    /// arithmetic does not. oneDNN does not guard a u8 source against it (it halves the
+    /// weights only for s8 sources), so such weights take the float path on such CPUs. 7-bit
+    /// weights (onnxruntime's `reduce_range`, as the int8 demo model has) are safe everywhere.
+    static func mightSaturate(_ weights: Tensor) -> Bool {
+        !hasVNNI && weights.scalars(as: Int8.self).contains { abs(Int($0)) > 64 }
+    }
+
     /// A QDQ convolution as one oneDNN int8 convolution: 8-bit source with its zero point, s8
     /// weights, the int32 bias in the accumulator, per-channel output scales
     /// `sx · sw[oc] / sy`, the output zero point, saturated to the output's 8-bit type — the
@@ -38,12 +47,7 @@ extension Planner {
     /// float path then runs the convolution between a dequantize and a quantize.
     func planInt8Conv(_ node: Node, _ ins: [Value?]) throws -> Bool {
         guard let x0 = ins[0], let w0 = ins[1], x0.shape.count == 4, w0.shape.count == 4, let q = int8Conv(node) else { return false }
-        // Without VNNI, x86 int8 kernels add pairs of u8×s8 products in saturating 16-bit
-        // registers: two weights of magnitude over 64 can overflow there, where the model's
-        // arithmetic does not. oneDNN does not guard a u8 source against it (it halves the
-        // weights only for s8 sources), so such weights take the float path on such CPUs. 7-bit
-        // weights (onnxruntime's `reduce_range`, as the int8 demo model has) are safe everywhere.
-        if !Self.hasVNNI, q.weights.scalars(as: Int8.self).contains(where: { abs(Int($0)) > 64 }) { return false }
+        if Self.mightSaturate(q.weights) { return false }
         let group = node.int("group", default: 1)
         let (n, ic, oc) = (x0.shape[0], x0.shape[1], w0.shape[0])
         let kernel = Array(w0.shape[2...])
@@ -128,11 +132,8 @@ extension Planner {
     /// a QuantizeLinear with one scale and zero point to 8 bits.
     func int8Conv(_ node: Node) -> Int8Conv? {
         func constant(_ node: Node, _ i: Int) -> Tensor? { constantInput(node, i) }
-        /// Weights and biases are quantized symmetrically: every zero point (one per channel) is 0.
-        func zeros(_ node: Node) -> Bool {
-            guard node.inputs.count > 2, !node.inputs[2].isEmpty else { return true }
-            return constant(node, 2)?.integers?.allSatisfy { $0 == 0 } ?? false
-        }
+        // Weights and biases are quantized symmetrically.
+        func zeros(_ node: Node) -> Bool { symmetric(node) }
         guard node.inputs.count >= 2, let dx = dequantizer(of: node.inputs[0]), let xq = values[dx.inputs[0]], xq.constant == nil,
             xq.type == .uint8 || xq.type == .int8, let px = scalarParams(dx),
             let dw = dequantizer(of: node.inputs[1]), let wq = constant(dw, 0), wq.dataType == .int8, wq.shape.count == 4, let sw = constant(dw, 1),

@@ -26,6 +26,7 @@ extension Planner {
     /// Gemm: `alpha · A′ · B′ + beta · C` with optional transposes, as matmul with a bias.
     func planGemm(_ node: Node, _ ins: [Value?]) throws {
         guard let a0 = ins[0], let b0 = ins.count > 1 ? ins[1] : nil else { throw KernelError("Gemm needs A and B") }
+        if try planInt8Gemm(node, ins) { return }
         try requireFloat(node, a0, b0)
         guard a0.shape.count == 2, b0.shape.count == 2 else { throw KernelError("Gemm needs 2-D A and B") }
         let alpha = node.float("alpha", default: 1)

@@ -49,10 +49,19 @@ extension MemoryDesc {
         return status == dnnl_success ? md : MemoryDesc()
     }
 
-    /// A descriptor with explicit element strides (used for transposed matmul operands).
-    static func strided(_ shape: [Int], strides: [Int]) -> MemoryDesc {
+    /// A dense channels-last (`nhwc`) descriptor for an NCHW shape: the layout oneDNN's int8
+    /// convolutions read and write on x86.
+    static func channelsLast(_ shape: [Int], type: dnnl_data_type_t) -> MemoryDesc {
+        precondition(shape.count == 4, "channels-last needs NCHW")
         var md = MemoryDesc()
-        let status = dnnl_memory_desc_init_by_strides(&md, Int32(shape.count), shape.map(Int64.init), dnnl_f32, strides.map(Int64.init))
+        let status = dnnl_memory_desc_init_by_tag(&md, 4, shape.map(Int64.init), type, dnnl_acdb)
+        return status == dnnl_success ? md : .plain(shape, type: type)
+    }
+
+    /// A descriptor with explicit element strides (used for transposed matmul operands).
+    static func strided(_ shape: [Int], strides: [Int], type: dnnl_data_type_t = dnnl_f32) -> MemoryDesc {
+        var md = MemoryDesc()
+        let status = dnnl_memory_desc_init_by_strides(&md, Int32(shape.count), shape.map(Int64.init), type, strides.map(Int64.init))
         precondition(status == dnnl_success, "memory_desc_init_by_strides \(shape)")
         return md
     }

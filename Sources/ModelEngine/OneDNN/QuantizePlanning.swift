@@ -26,7 +26,10 @@ extension Planner {
             guard x.type == .float32, type == .uint8 || type == .int8 else { return false }
             try attr.setOutputScale(1 / scale)
             try attr.setZeroPoint(Arg.dst, zp)
-            out = newValue(node.outputs[0], shape: x.shape, type: type, md: x.md.with(type: type.dnnl))
+            // A plain NCHW activation (the model's input) is quantized straight into channels-last,
+            // where the int8 convolution reading it wants it: one reorder instead of two.
+            let md = x.shape.count == 4 && x.md.isPlain ? MemoryDesc.channelsLast(x.shape, type: type.dnnl) : x.md.with(type: type.dnnl)
+            out = newValue(node.outputs[0], shape: x.shape, type: type, md: md)
         } else {
             guard x.type == .uint8 || x.type == .int8 else { return false }
             try attr.setOutputScale(scale)
