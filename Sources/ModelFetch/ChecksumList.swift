@@ -1,4 +1,5 @@
 import Foundation
+import ModelStore
 
 /// A `SHA256SUMS` file in `sha256sum`'s format (`<64 hex>  <name>` per line, `*` instead of the
 /// second space in binary mode): the objects a prefix fetch must find, and their digests. It
@@ -30,7 +31,7 @@ public struct ChecksumList: Sendable {
             if line.isEmpty { continue }
             guard digests.count < Self.maxEntries else { throw bad("more than \(Self.maxEntries) files listed") }
             let utf8 = Array(line.utf8)
-            guard utf8.count > 66, utf8[..<64].allSatisfy({ $0 < 128 && Character(Unicode.Scalar($0)).isHexDigit }),
+            guard utf8.count > 66, SHA256File.isHexDigest(String(decoding: utf8[..<64], as: UTF8.self)),
                 utf8[64] == UInt8(ascii: " "), utf8[65] == UInt8(ascii: " ") || utf8[65] == UInt8(ascii: "*")
             else { throw bad("line \(number + 1) is not '<64 hex digits>  <name>'") }
             let name = String(decoding: utf8[66...], as: UTF8.self)

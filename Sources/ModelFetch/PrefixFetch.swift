@@ -57,33 +57,20 @@ extension Fetcher {
             )
         }
 
-        let staging = directory.appendingPathComponent(".prefix.partial-\(getpid())")
-        try? FileManager.default.removeItem(at: staging)
-        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: staging) }
+        let staging = try Staging(in: directory, name: "prefix")
+        defer { staging.remove() }
         var summaries: [Summary] = []
         for (key, path) in files {
             summaries.append(
-                try fetch(
-                    child(of: source, key: key),
-                    sha256: sums?.list.digests[path],
-                    to: staging.appendingPathComponent(path),
-                    reportAs: directory.appendingPathComponent(path)
-                )
+                try fetch(child(of: source, key: key), sha256: sums?.list.digests[path], to: staging.url(path), reportAs: directory.appendingPathComponent(path))
             )
         }
         var paths = files.map(\.path)
         if let sums {
-            try sums.data.write(to: staging.appendingPathComponent(ChecksumList.fileName))
+            try staging.write(sums.data, as: ChecksumList.fileName)
             paths.append(ChecksumList.fileName)
         }
-        for path in paths {
-            let target = directory.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            guard rename(staging.appendingPathComponent(path).path, target.path) == 0 else {
-                throw FetchError.transfer("cannot move into place at \(target.path): \(String(cString: strerror(errno)))")
-            }
-        }
+        try staging.commit(paths)
         return summaries
     }
 
@@ -100,6 +87,8 @@ extension Fetcher {
         return data
     }
 
+    /// The object at `key` in the same bucket, container or file system as `source` (an https
+    /// source has no keys: it is returned as it is).
     func child(of source: Source, key: String) -> Source {
         switch source {
         case .s3(var l):

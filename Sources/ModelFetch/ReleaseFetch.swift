@@ -92,42 +92,22 @@ extension Fetcher {
             let (release, manifest, manifestSource, manifestData) = try resolve(source, pin: pin)
             var files = [(manifest.artifact.file, manifest.artifact.sha256, manifest.artifact.size)]
             if let labels = manifest.labels, let digest = manifest.labelsSHA256 { files.append((labels, digest, Self.maxLabelsBytes)) }
-            let staging = directory.appendingPathComponent(".release.partial-\(getpid())")
-            try local("create \(staging.path)") {
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                try? FileManager.default.removeItem(at: staging)
-                try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-            }
-            defer { try? FileManager.default.removeItem(at: staging) }
+            let staging = try Staging(in: directory, name: "release")
+            defer { staging.remove() }
             for (file, digest, maxBytes) in files {
                 _ = try fetch(
                     try sibling(of: manifestSource, file),
                     sha256: digest,
-                    to: staging.appendingPathComponent(file),
+                    to: staging.url(file),
                     reportAs: directory.appendingPathComponent(file),
                     maxBytes: maxBytes
                 )
             }
-            try local("write \(staging.path)/model.json") { try manifestData.write(to: staging.appendingPathComponent("model.json")) }
-            for file in files.map(\.0) + ["model.json"] {
-                let target = directory.appendingPathComponent(file)
-                guard rename(staging.appendingPathComponent(file).path, target.path) == 0 else {
-                    throw FetchError.transfer("cannot move into place at \(target.path): \(String(cString: strerror(errno)))")
-                }
-            }
+            try staging.write(manifestData, as: "model.json")
+            try staging.commit(files.map(\.0) + ["model.json"])
             return release
         } catch let e as FetchError {
             throw FetchError.redacted(e, secrets: Self.secrets(of: source))
-        }
-    }
-
-    /// A local file operation, its failure as a fetch error (disk full: exit 6).
-    private func local(_ what: String, _ body: () throws -> Void) throws {
-        do { try body() } catch {
-            let code = (error as NSError).domain == NSPOSIXErrorDomain ? Int32((error as NSError).code) : 0
-            let underlying = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.code ?? 0
-            throw [ENOSPC, EDQUOT].contains(code) || [Int(ENOSPC), Int(EDQUOT)].contains(underlying)
-                ? FetchError.diskFull("\(what): \(error.localizedDescription)") : FetchError.transfer("\(what): \(error.localizedDescription)")
         }
     }
 
@@ -189,22 +169,14 @@ extension Fetcher {
 
     /// `path` resolved against the folder holding `source` (`.../NAME/latest` + `2/model.json`).
     func sibling(of source: Source, _ path: String) throws -> Source {
-        func folder(_ key: String) -> String { key.lastIndex(of: "/").map { String(key[...$0]) } ?? "" }
-        switch source {
-        case .s3(var l):
-            l.key = folder(l.key) + path
-            return .s3(l)
-        case .azure(var l):
-            l.blob = folder(l.blob) + path
-            return .azure(l)
-        case .file(let p):
-            return .file(path: folder(p) + path)
-        case .http(let url, let headers):
-            guard let resolved = URL(string: url).flatMap({ URL(string: path, relativeTo: $0)?.absoluteString }) else {
-                throw FetchError.integrity("'\(Self.printable(path))' cannot be resolved against \(source.display)")
-            }
-            return .http(url: resolved, headers: headers)
+        guard case .http(let url, let headers) = source else {
+            let key = Self.path(of: source)
+            return child(of: source, key: (key.lastIndex(of: "/").map { String(key[...$0]) } ?? "") + path)
         }
+        guard let resolved = URL(string: url).flatMap({ URL(string: path, relativeTo: $0)?.absoluteString }) else {
+            throw FetchError.integrity("'\(Self.printable(path))' cannot be resolved against \(source.display)")
+        }
+        return .http(url: resolved, headers: headers)
     }
 
     /// The object's key or path, without any query.

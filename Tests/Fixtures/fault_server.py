@@ -9,6 +9,7 @@ Serves FILE's bytes (honouring `Range: bytes=N-`) at these paths, each with its 
   /droprange     like /drop, but Range is then ignored: the whole file again, with 200
   /flaky         503 twice, then fine
   /ratelimit     429 with Retry-After: 1 once, then fine
+  /ratelimit-huge  429 with Retry-After of ~30 years once, then fine (the client must cap its wait)
   /wrong         fine, but one byte is flipped (checksum error)
   /stall         sends 1 KiB and then nothing, forever (stall timeout)
   /chunked       fine, but chunked: no Content-Length (so no size is known in advance)
@@ -79,10 +80,10 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
-        if path == "/flaky" and n <= 2 or path == "/ratelimit" and n == 1:
+        if path == "/flaky" and n <= 2 or path in ("/ratelimit", "/ratelimit-huge") and n == 1:
             self.send_response(503 if path == "/flaky" else 429)
-            if path == "/ratelimit":
-                self.send_header("Retry-After", "1")
+            if path != "/flaky":
+                self.send_header("Retry-After", "1" if path == "/ratelimit" else "999999999")
             self.send_header("Content-Length", "0")
             self.end_headers()
             return

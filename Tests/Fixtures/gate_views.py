@@ -14,6 +14,7 @@ import sys
 
 import skimage.data
 from PIL import Image, ImageOps
+import stamp
 
 STAMP = "gate-v1"
 GATE_PHOTOS = ["coffee", "camera", "rocket", "stereo_motorcycle", "horse"]
@@ -49,9 +50,7 @@ def views(image):
 
 def main():
     out = os.path.abspath(sys.argv[1])
-    stamp = os.path.join(out, "STAMP")
-    if os.path.exists(stamp) and open(stamp).read() == STAMP:
-        print(f"{out}: up to date")
+    if stamp.is_current(out, STAMP):
         return 0
     os.makedirs(out, exist_ok=True)
     count = 0
@@ -59,7 +58,7 @@ def main():
         for k, view in enumerate(views(image)):
             view.convert("RGB").save(os.path.join(out, f"{name}-{k}.jpg"), quality=95)
             count += 1
-    open(stamp, "w").write(STAMP)
+    stamp.mark(out, STAMP)
     print(f"{out}: {count} images")
     return 0
 

@@ -14,15 +14,14 @@ import sys
 
 import numpy as np
 from PIL import Image
+import stamp
 
 STAMP = "images-v5"
 
 
 def main():
     out, model_dir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    stamp = os.path.join(out, "STAMP")
-    if os.path.exists(stamp) and open(stamp).read() == STAMP:
-        print(f"{out}: up to date")
+    if stamp.is_current(out, STAMP):
         return 0
     os.makedirs(out, exist_ok=True)
     sys.path.insert(0, model_dir)
@@ -66,8 +65,7 @@ def main():
         top = [{"index": int(i), "label": labels[i], "score": float(probs[i])} for i in np.argsort(-probs)[:5]]
         with open(os.path.join(out, os.path.splitext(name)[0] + ".top5.json"), "w") as f:
             json.dump(top, f)
-    with open(stamp, "w") as f:
-        f.write(STAMP)
+    stamp.mark(out, STAMP)
     print(f"{out}: {len(photos)} images")
     return 0
 

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import onnx
 from onnx import numpy_helper
+import stamp
 
 STAMP = f"onnx-{onnx.__version__}-v3"
 
@@ -63,9 +64,7 @@ def write_case(folder, model, data_sets, rtol, atol):
 
 def main():
     out = os.path.abspath(sys.argv[1])
-    stamp = os.path.join(out, "STAMP")
-    if os.path.exists(stamp) and open(stamp).read() == STAMP:
-        print(f"{out}: up to date ({STAMP})")
+    if stamp.is_current(out, STAMP):
         return 0
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
@@ -94,8 +93,7 @@ def main():
             feeds.append((np.arange(n).reshape(shape) / n).astype(np.float32))
         expected = numpy_helper.to_array(onnx.load_tensor(os.path.join(light, base + "_output_0.pb")))
         write_case(os.path.join(out, "light", base), model, [(feeds, [expected])], 1e-3, 1e-7)
-    with open(stamp, "w") as f:
-        f.write(STAMP)
+    stamp.mark(out, STAMP)
     print(f"{out}: {len(cases)} node tests, the wheel's model tests and 9 light models")
     return 0
 

@@ -26,6 +26,7 @@ import onnx
 import onnx.version_converter
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+import stamp
 
 STAMP = "reference-models-v8"
 # A quantized model's outputs may differ from onnxruntime's by this many steps of its output's
@@ -417,10 +418,8 @@ def main():
     ap.add_argument("--demo-int8", default=None)
     args = ap.parse_args()
     out = os.path.abspath(args.out)
-    stamp = os.path.join(out, "STAMP")
     want = STAMP + (":demo" if args.demo else "") + (":int8" if args.demo_int8 else "")
-    if os.path.exists(stamp) and open(stamp).read() == want:
-        print(f"{out}: up to date")
+    if stamp.is_current(out, want):
         return 0
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
@@ -437,8 +436,7 @@ def main():
         demo_cases(out, os.path.abspath(args.demo))
     if args.demo_int8:
         demo_int8_case(out, os.path.abspath(args.demo_int8))
-    with open(stamp, "w") as f:
-        f.write(want)
+    stamp.mark(out, want)
     print(f"{out}: reference models written")
     return 0
 

@@ -67,6 +67,20 @@ struct FaultTests {
         #expect(Date().timeIntervalSince(start) >= 1.0)
     }
 
+    @Test("a Retry-After of 30 years waits no longer than the fetcher's own longest backoff", .timeLimit(.minutes(1)))
+    func hugeRetryAfter() throws {
+        var options = Fetcher.Options(environment: [:])
+        options.baseBackoff = 0.05
+        options.maxBackoff = 0.5
+        let fetcher = Fetcher(environment: [:], options: options, progress: DownloadProgress(quiet: true))
+        let out = Fixtures.scratch().appendingPathComponent("model.bin")
+        let start = Date()
+        let summary = try fetcher.fetch(uri: "\(try base())/ratelimit-huge", sha256: Fixtures.sha("model.bin"), to: out)
+        #expect(summary.attempts == 2)
+        #expect(Date().timeIntervalSince(start) < 10, "waited \(Date().timeIntervalSince(start)) s")
+        #expect(try log().filter { $0["path"] as? String == "/ratelimit-huge" }.count == 2)
+    }
+
     @Test("wrong bytes: a checksum error naming both digests, and nothing left behind")
     func wrongBytes() throws {
         let dir = Fixtures.scratch()

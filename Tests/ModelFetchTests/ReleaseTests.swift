@@ -188,6 +188,21 @@ struct ReleaseTests {
         #expect(files(in: dest).isEmpty)
     }
 
+    @Test func aLabelsFileOver16MiBIsCutOffEvenWhenItsDigestMatches() throws {
+        // The manifest gives no size for labels: the fetcher's own bound (16 MiB) is the limit.
+        let huge = Data(repeating: UInt8(ascii: "a"), count: Int(Fetcher.maxLabelsBytes) + 1)
+        let store = FolderStore()
+        try store.publish(version: "1", model: v1, labels: huge)
+        let dest = Fixtures.scratch().appendingPathComponent("model")
+        do {
+            _ = try fetcher.fetch(release: store.uri("tiny/latest"), into: dest)
+            Issue.record("a labels file over 16 MiB was accepted")
+        } catch let e as FetchError {
+            #expect(e.exitCode == 5 && "\(e)".contains("more than the \(Fetcher.maxLabelsBytes) bytes"), "\(e)")
+        }
+        #expect(files(in: dest).isEmpty)
+    }
+
     @Test func storeTextInMessagesCannotStartALineOfItsOwn() throws {
         let store = FolderStore()
         let manifest = try store.publish(version: "1", model: v1)

@@ -124,17 +124,9 @@ enum QOperators {
             _ = emit("QuantizeLinear", zero.isEmpty ? [y, scale] : [y, scale, zero], output: output)
         }
 
-        /// `a · b · factor`: a new constant when `a` and `b` are (the int8 convolution needs the
-        /// bias scale to be one), else `Mul` nodes.
+        /// `a · b · factor` as `Mul` nodes; when `a` and `b` are constants (scales), planning
+        /// folds them into the one constant the int8 kernels need as the bias's scale.
         mutating func product(_ a: String, _ b: String, times factor: Float = 1, _ constants: inout [String: Tensor]) -> String {
-            if let x = constants[a], let y = constants[b], x.dataType == .float32, y.dataType == .float32, x.count == 1 || y.count == 1 {
-                let (xs, ys) = (x.floats, y.floats)
-                let n = max(xs.count, ys.count)
-                let name = "\(prefix)/bias_scale"
-                constants[name] = Tensor(shape: n == 1 && x.shape.isEmpty && y.shape.isEmpty ? [] : [n],
-                                         floats: (0..<n).map { xs[xs.count == 1 ? 0 : $0] * ys[ys.count == 1 ? 0 : $0] * factor })
-                return name
-            }
             let product = emit("Mul", [a, b])
             guard factor != 1 else { return product }
             let name = "\(prefix)/alpha"
