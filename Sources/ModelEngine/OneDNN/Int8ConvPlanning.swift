@@ -119,7 +119,10 @@ extension Planner {
         try attr.setZeroPoint(Arg.src, q.sourceZero)
         try attr.setZeroPoint(Arg.dst, residual?.output.zero ?? q.outputZero)
         if let r = residual {
-            var ops: [PostOp] = [.quantizedSum(scale: r.skipParams.scale / outputScale, zero: r.skipParams.zero, type: r.skip.type.dnnl)]
+            var ops: [PostOp] = [
+                .eltwise(dnnl_eltwise_clip_v2, r.clip.low, r.clip.high),
+                .quantizedSum(scale: r.skipParams.scale / outputScale, zero: r.skipParams.zero, type: r.skip.type.dnnl),
+            ]
             if r.relu { ops.append(.eltwise(dnnl_eltwise_relu, 0, 0)) }
             try attr.setPostOps(ops)
         }
@@ -147,7 +150,7 @@ extension Planner {
         var biasName: String?
         if node.inputs.count > 2, !node.inputs[2].isEmpty {
             guard let db = dequantizer(of: node.inputs[2]), let bq = constant(db, 0), bq.dataType == .int32, bq.count == wq.shape[0],
-                let sb = constant(db, 1), sb.dataType == .float32, zeros(db)
+                let sb = constant(db, 1), sb.dataType == .float32, sb.count == 1 || sb.count == bq.count, zeros(db)
             else { return nil }
             // The bias must be at the accumulator's scale, or adding it there would be wrong.
             let sbv = sb.floats

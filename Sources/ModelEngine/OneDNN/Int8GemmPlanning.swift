@@ -32,7 +32,8 @@ extension Planner {
         if node.inputs.count > 2, !node.inputs[2].isEmpty, beta != 0 {
             // The bias goes into the accumulator, so it must be at the accumulator's scale.
             guard let db = dequantizer(of: node.inputs[2]), let b = constantInput(db, 0), b.dataType == .int32, b.count == n,
-                b.shape.count == 1 || b.shape == [1, n], let sb = constantInput(db, 1), sb.dataType == .float32, symmetric(db),
+                b.shape.count == 1 || b.shape == [1, n], let sb = constantInput(db, 1), sb.dataType == .float32, sb.count == 1 || sb.count == n,
+                symmetric(db),
                 (0..<n).allSatisfy({ j in
                     let got = beta * sb.floats[sb.count == 1 ? 0 : j]
                     return abs(got - columnScale[j]) <= 1e-6 * abs(columnScale[j])

@@ -4,12 +4,17 @@ import CDNNL
 /// `Q3(Add(DQ1(Q1(conv)), DQ2(skip)))`, optionally `Relu` before `Q3`. The convolution writes
 /// `Q3`'s result directly: its accumulator scaled to `Q3`'s units plus the int8 `skip`
 /// rescaled by a sum post-op (`(s2 / s3) · (skip − z2)`), so neither operand goes through float.
-/// `Q1 → DQ1` is skipped: the sum is rounded once instead of twice, which can differ from the
-/// graph's arithmetic by one step of `Q3` (onnxruntime's QLinearAdd rounds twice).
+/// `Q1 → DQ1` is kept as the range it clips the convolution's result to (a clip post-op before
+/// the sum) but not as a rounding: the sum is rounded once instead of twice, which can differ
+/// from the graph's arithmetic by one step of `Q3` (onnxruntime's QLinearAdd rounds twice).
 struct Int8Residual {
+    /// The convolution's node index.
+    var conv: Int
     /// The other operand, 8-bit, as computed earlier in the plan, and its parameters.
     var skip: Value
     var skipParams: QuantParams
+    /// `Q1`'s range in `Q3`'s units: the convolution's result saturates there first.
+    var clip: (low: Float, high: Float)
     var relu: Bool
     var output: QuantParams
     var outputType: DataType
@@ -43,12 +48,19 @@ extension Planner {
             nodes.append(j)
             last = graph.nodes[j]
         }
-        guard let q3i = soleConsumer(of: last.outputs[0]), let (output, type) = quantizeTarget(graph.nodes[q3i]), type == skip.type else { return nil }
+        guard let q3i = soleConsumer(of: last.outputs[0]), let (output, type) = quantizeTarget(graph.nodes[q3i]), type == skip.type,
+            let convi = producers[q1.inputs[0]]
+        else { return nil }
         // DQ2 goes with the Add when the Add is its only reader and it is not planned yet (it
         // comes after the convolution in the graph's order).
-        if let d2i = producers[other], let convi = producers[q1.inputs[0]], d2i > convi, soleConsumer(of: other) == addi { nodes.append(d2i) }
+        if let d2i = producers[other], d2i > convi, soleConsumer(of: other) == addi { nodes.append(d2i) }
         nodes.append(q3i)
-        return Int8Residual(skip: skip, skipParams: skipParams, relu: relu, output: output, outputType: type, nodes: nodes)
+        let (qmin, qmax) = Quantization.range(conv.outputType)
+        let toOutput = conv.outputScale / output.scale
+        let clip = (Float(qmin - Int64(conv.outputZero)) * toOutput, Float(qmax - Int64(conv.outputZero)) * toOutput)
+        return Int8Residual(
+            conv: convi, skip: skip, skipParams: skipParams, clip: clip, relu: relu, output: output, outputType: type, nodes: nodes
+        )
     }
 
     /// Where the fused convolution writes: the sum post-op adds to what the destination holds,
@@ -56,10 +68,9 @@ extension Planner {
     func residualDestination(_ r: Int8Residual, fusing fusedNodes: [Int], shape: [Int], md: MemoryDesc) throws -> Value {
         let name = graph.nodes[r.quantize].outputs[0]
         let skip = r.skip
-        // Readers of `skip` not yet planned, other than the fused nodes: any would see it overwritten.
-        let fusedReads = fusedNodes.reduce(0) { n, j in n + graph.nodes[j].inputs.filter { $0 == skip.name }.count }
-        let pending = uses[skip.name, default: 0] - fusedReads
-        if skip.md == md, pending == 0, !graphOutputs.contains(skip.name), values[skip.name] === skip, skip.storage?.sharers == 1 {
+        if skip.md == md, !graphOutputs.contains(skip.name), values[skip.name] === skip, skip.storage?.sharers == 1,
+            readersPlanned(skip.name, before: r.conv, except: Set(fusedNodes))
+        {
             let out = Value(name: name, shape: shape, type: r.outputType, md: md)
             out.takeOver(skip)
             return out
@@ -71,5 +82,21 @@ extension Planner {
             return { try call.run($0) }
         }
         return out
+    }
+
+    /// True when every node that reads `name` has already been planned (its step runs before
+    /// node `index`'s), apart from `fused` ones — counting the readers of a DequantizeLinear of
+    /// it, since int8 fusions read the 8-bit value behind that (the convolution's own source
+    /// included: overwriting it in place would feed the kernel its own output).
+    func readersPlanned(_ name: String, before index: Int, except fused: Set<Int>) -> Bool {
+        for c in consumers[name] ?? [] where !fused.contains(c) {
+            guard c < index else { return false }
+            let node = graph.nodes[c]
+            guard node.opType == "DequantizeLinear" else { continue }
+            for out in node.outputs where !out.isEmpty {
+                if (consumers[out] ?? []).contains(where: { !fused.contains($0) && $0 >= index }) { return false }
+            }
+        }
+        return true
     }
 }

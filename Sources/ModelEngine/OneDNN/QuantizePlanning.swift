@@ -4,7 +4,8 @@ extension Planner {
     /// `QuantizeLinear` / `DequantizeLinear` of an activation with one constant scale and zero
     /// point (what QDQ models put between layers): a oneDNN reorder with an output scale and a
     /// zero point, in whatever layout the value already has — no round trip through row-major,
-    /// as the reference kernel would need. Per-axis or blocked ones (weights, folded while
+    /// as the reference kernel would need — except that a plain 4-D float tensor is quantized
+    /// into channels-last. Per-axis or blocked ones (weights, folded while
     /// planning) and 16-bit types are left to the reference kernel: returns false.
     ///
     /// oneDNN computes `saturate(round(x · (1/scale)) + zero_point)`, the reference
@@ -26,8 +27,8 @@ extension Planner {
             guard x.type == .float32, type == .uint8 || type == .int8 else { return false }
             try attr.setOutputScale(1 / scale)
             try attr.setZeroPoint(Arg.dst, zp)
-            // A plain NCHW activation (the model's input) is quantized straight into channels-last,
-            // where the int8 convolution reading it wants it: one reorder instead of two.
+            // A plain NCHW activation (typically the model's input) is quantized straight into
+            // channels-last, where an int8 convolution reading it wants it: one reorder, not two.
             let md = x.shape.count == 4 && x.md.isPlain ? MemoryDesc.channelsLast(x.shape, type: type.dnnl) : x.md.with(type: type.dnnl)
             out = newValue(node.outputs[0], shape: x.shape, type: type, md: md)
         } else {

@@ -35,7 +35,8 @@ final class Value {
     var byteSize: Int { isPlain ? count * type.size : md.byteSize }
     var isPlain: Bool { type.dnnl == dnnl_data_type_undef || md.isPlain }
 
-    /// Makes this value live in `other`'s storage (a view, or an in-place result).
+    /// Makes this value live in `other`'s storage beside it (a view, or an in-place result while
+    /// `other` may still be read); see ``takeOver(_:)`` for results that replace a dead value.
     func share(_ other: Value) {
         storage = other.storage
         storage?.sharers += 1
@@ -63,7 +64,8 @@ final class Storage {
     var firstStep = Int.max
     var lastStep = -1
     var offset = 0
-    /// How many values live in this storage (views and in-place results share it).
+    /// How many live values this storage holds (views and in-place results ``Value/share(_:)``
+    /// it; a result that ``Value/takeOver(_:)`` a dead value replaces it).
     var sharers = 1
     init(size: Int) { self.size = size }
     func touch(_ step: Int) {
