@@ -171,6 +171,18 @@ struct ReleaseTests {
         #expect(release.version == "1")
     }
 
+    /// Fetching `store`'s latest release fails at exit 5 for a file past `limit` bytes, leaving nothing.
+    func expectCutOff(_ store: FolderStore, at limit: Int64, _ what: String) throws {
+        let dest = Fixtures.scratch().appendingPathComponent("model")
+        do {
+            _ = try fetcher.fetch(release: store.uri("tiny/latest"), into: dest)
+            Issue.record("\(what) was accepted")
+        } catch let e as FetchError {
+            #expect(e.exitCode == 5 && "\(e)".contains("more than the \(limit) bytes"), "\(e)")
+        }
+        #expect(files(in: dest).isEmpty)
+    }
+
     @Test func anArtifactLargerThanItsManifestSaysIsCutOff() throws {
         let store = FolderStore()
         try store.publish(version: "1", model: v1) { manifest in
@@ -178,29 +190,14 @@ struct ReleaseTests {
             artifact["size"] = 4
             manifest["artifact"] = artifact
         }
-        let dest = Fixtures.scratch().appendingPathComponent("model")
-        do {
-            _ = try fetcher.fetch(release: store.uri("tiny/latest"), into: dest)
-            Issue.record("an artifact over its size was accepted")
-        } catch let e as FetchError {
-            #expect(e.exitCode == 5 && "\(e)".contains("more than the 4 bytes"), "\(e)")
-        }
-        #expect(files(in: dest).isEmpty)
+        try expectCutOff(store, at: 4, "an artifact over its size")
     }
 
     @Test func aLabelsFileOver16MiBIsCutOffEvenWhenItsDigestMatches() throws {
         // The manifest gives no size for labels: the fetcher's own bound (16 MiB) is the limit.
-        let huge = Data(repeating: UInt8(ascii: "a"), count: Int(Fetcher.maxLabelsBytes) + 1)
         let store = FolderStore()
-        try store.publish(version: "1", model: v1, labels: huge)
-        let dest = Fixtures.scratch().appendingPathComponent("model")
-        do {
-            _ = try fetcher.fetch(release: store.uri("tiny/latest"), into: dest)
-            Issue.record("a labels file over 16 MiB was accepted")
-        } catch let e as FetchError {
-            #expect(e.exitCode == 5 && "\(e)".contains("more than the \(Fetcher.maxLabelsBytes) bytes"), "\(e)")
-        }
-        #expect(files(in: dest).isEmpty)
+        try store.publish(version: "1", model: v1, labels: Data(repeating: UInt8(ascii: "a"), count: Int(Fetcher.maxLabelsBytes) + 1))
+        try expectCutOff(store, at: Fetcher.maxLabelsBytes, "a labels file over 16 MiB")
     }
 
     @Test func storeTextInMessagesCannotStartALineOfItsOwn() throws {

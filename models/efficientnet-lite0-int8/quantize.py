@@ -19,8 +19,8 @@ ranges again (then the manifest's digest must be updated).
 Weights use 7 bits (`reduce_range`). Without VNNI, x86 int8 kernels (onnxruntime's and
 oneDNN's alike, for u8 activations) add pairs of u8×s8 products in saturating 16-bit registers,
 where full-range weights can overflow; 7-bit weights cannot, so the file gives the same answers
-on every CPU. The cost, measured by `model-infer gate`: top-1 agreement with fp32 0.875 instead of
-0.924 with full 8-bit weights (onnxruntime with Pillow: 0.896 and 0.955).
+on every CPU. The cost, measured by `model-infer gate`: top-1 agreement with fp32 about 0.88 instead of
+about 0.92 with full 8-bit weights (onnxruntime with Pillow: 0.896 and 0.955).
 """
 import argparse
 import json
